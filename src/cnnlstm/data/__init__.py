@@ -1,0 +1,1 @@
+"""Fashion-MNIST: finding and verifying the official files, parsing them, and the folds."""

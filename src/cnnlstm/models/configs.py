@@ -1,0 +1,95 @@
+"""One frozen config per model family; validation names the params key at fault."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from cnnlstm.errors import CnnLstmError
+
+
+def _positive(section: str, key: str, values: tuple[int, ...] | int) -> None:
+    values = values if isinstance(values, tuple) else (values,)
+    if not values or any(v <= 0 for v in values):
+        raise CnnLstmError(f"{section}.{key}: must be > 0, got {list(values) if len(values) != 1 else values[0]}")
+
+
+def _choice(section: str, key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise CnnLstmError(f"{section}.{key}: must be one of {', '.join(allowed)}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class CNNConfig:
+    """Conv blocks (one conv + BN + ReLU + 2x2 max-pool each), then a small MLP head."""
+
+    channels: tuple[int, ...] = (16, 32)
+    hidden: int = 128
+    dropout: float = 0.25
+
+    def validate(self, section: str) -> None:
+        _positive(section, "channels", self.channels)
+        _positive(section, "hidden", self.hidden)
+        if not 0.0 <= self.dropout < 1.0:
+            raise CnnLstmError(f"{section}.dropout: must be in [0, 1), got {self.dropout}")
+
+
+@dataclasses.dataclass(frozen=True)
+class RecurrentOptions:
+    """How a sequence of rows is read. `hidden` is one width, or one width per stacked layer."""
+
+    hidden: tuple[int, ...] = (128,)
+    layers: int = 1
+    bidirectional: bool = False
+    cell: str = "lstm"  # lstm | gru
+    readout: str = "last"  # last step | mean over steps
+
+    def validate(self, section: str) -> None:
+        _positive(section, "layers", self.layers)
+        _positive(section, "hidden", self.hidden)
+        if len(self.hidden) != self.layers:
+            raise CnnLstmError(f"{section}.hidden: lists {len(self.hidden)} sizes but layers is {self.layers}")
+        _choice(section, "cell", self.cell, ("lstm", "gru"))
+        _choice(section, "readout", self.readout, ("last", "mean"))
+
+
+@dataclasses.dataclass(frozen=True)
+class RowLSTMConfig(RecurrentOptions):
+    """The pure row-LSTM: 28 rows of 28 pixels are 28 time steps."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CNNLSTMConfig(RecurrentOptions):
+    """Conv blocks whose output rows become the recurrent layer's time steps.
+
+    kernel "1xk" convolves along rows only (1 x kernel_width), so no time step sees another
+    row; with pool "width" the 28 rows survive to the LSTM as 28 time steps.
+    """
+
+    channels: tuple[int, ...] = (32, 64)
+    kernel: str = "3x3"  # 3x3 | 1xk
+    kernel_width: int = 3
+    pool: str = "both"  # both: 2x2 | width: 1x2
+
+    def validate(self, section: str) -> None:
+        super().validate(section)
+        _positive(section, "channels", self.channels)
+        _choice(section, "kernel", self.kernel, ("3x3", "1xk"))
+        _choice(section, "pool", self.pool, ("both", "width"))
+        if self.kernel_width <= 0 or self.kernel_width % 2 == 0:
+            raise CnnLstmError(f"{section}.kernel_width: must be a positive odd number, got {self.kernel_width}")
+
+
+@dataclasses.dataclass(frozen=True)
+class SequencerConfig:
+    """Conv blocks, then Sequencer2D blocks (Tatsunami & Taki 2022): BiLSTMs sweep the feature
+    map's rows and columns, a linear layer fuses both, then an MLP; both residual."""
+
+    channels: tuple[int, ...] = (32, 64)
+    hidden: int = 48  # per direction and axis
+    blocks: int = 1
+    mlp_ratio: int = 2
+
+    def validate(self, section: str) -> None:
+        _positive(section, "channels", self.channels)
+        for key in ("hidden", "blocks", "mlp_ratio"):
+            _positive(section, key, getattr(self, key))

@@ -1,0 +1,226 @@
+"""params.yaml: loading, and validation that names the offending key in one line."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from cnnlstm.errors import CnnLstmError
+
+SECTIONS = ("data", "cv", "train", "model", "models", "study", "eval")
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataParams:
+    source: str | None = None  # folder holding the four .gz files; None: search the defaults
+
+
+@dataclasses.dataclass(frozen=True)
+class CvParams:
+    folds: int = 10
+    seed: int = 0
+    fold_ids: tuple[int, ...] = tuple(range(10))
+    subset: float = 1.0  # stratified fraction of the training images used at all (smoke runs)
+
+    def __post_init__(self) -> None:
+        if self.folds < 2:
+            raise CnnLstmError(f"cv.folds: must be at least 2, got {self.folds}")
+        if not 0.0 < self.subset <= 1.0:
+            raise CnnLstmError(f"cv.subset: must be in (0, 1], got {self.subset}")
+        if list(self.fold_ids) != list(range(self.folds)):
+            raise CnnLstmError(
+                f"cv.fold_ids: must list 0..{self.folds - 1} to match cv.folds, got {list(self.fold_ids)}"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentParams:
+    crop_padding: int = 2  # random crop after zero padding by this many pixels; 0: off
+    hflip: bool = True
+    erasing: float = 0.0  # probability of erasing one random rectangle; 0: off
+
+    def __post_init__(self) -> None:
+        if self.crop_padding < 0:
+            raise CnnLstmError(f"train.augment.crop_padding: must be >= 0, got {self.crop_padding}")
+        if not 0.0 <= self.erasing <= 1.0:
+            raise CnnLstmError(f"train.augment.erasing: must be in [0, 1], got {self.erasing}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainParams:
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    precision: str = "auto"  # auto: bf16 autocast where the hardware has it | bf16 | fp32
+    threads: int = 0  # CPU threads; 0: one per core
+    epochs: int = 8
+    batch_size: int = 128
+    optimizer: str = "adamw"  # adamw | sgd
+    lr: float = 3e-3
+    schedule: str = "onecycle"  # onecycle | cosine | constant
+    weight_decay: float = 0.01
+    label_smoothing: float = 0.1
+    val_fraction: float = 0.05  # carved from the training part of each fold, for epoch selection
+    augment: AugmentParams = AugmentParams()
+
+    def __post_init__(self) -> None:
+        _choice("train.device", self.device, ("auto", "cpu", "cuda"))
+        _choice("train.precision", self.precision, ("auto", "bf16", "fp32"))
+        _choice("train.optimizer", self.optimizer, ("adamw", "sgd"))
+        _choice("train.schedule", self.schedule, ("onecycle", "cosine", "constant"))
+        for key in ("epochs", "batch_size"):
+            if getattr(self, key) <= 0:
+                raise CnnLstmError(f"train.{key}: must be > 0, got {getattr(self, key)}")
+        if self.threads < 0:
+            raise CnnLstmError(f"train.threads: must be >= 0, got {self.threads}")
+        if self.lr <= 0:
+            raise CnnLstmError(f"train.lr: must be > 0, got {self.lr}")
+        if self.weight_decay < 0:
+            raise CnnLstmError(f"train.weight_decay: must be >= 0, got {self.weight_decay}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise CnnLstmError(f"train.label_smoothing: must be in [0, 1), got {self.label_smoothing}")
+        if not 0.0 < self.val_fraction < 0.5:
+            raise CnnLstmError(f"train.val_fraction: must be in (0, 0.5), got {self.val_fraction}")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalParams:
+    batch_size: int = 500
+    test_subset: float = 1.0  # stratified fraction of the official test set evaluated (smoke runs)
+    tsne_per_class: int = 100  # test images per class whose features are kept for t-SNE
+
+    def __post_init__(self) -> None:
+        if self.batch_size <= 0:
+            raise CnnLstmError(f"eval.batch_size: must be > 0, got {self.batch_size}")
+        if not 0.0 < self.test_subset <= 1.0:
+            raise CnnLstmError(f"eval.test_subset: must be in (0, 1], got {self.test_subset}")
+        if self.tsne_per_class <= 0:
+            raise CnnLstmError(f"eval.tsne_per_class: must be > 0, got {self.tsne_per_class}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Params:
+    data: DataParams
+    cv: CvParams
+    train: TrainParams
+    eval: EvalParams
+    model: dict[str, Any]  # the proposed hybrid: its `name` plus its family's config
+    models: dict[str, dict[str, Any]]  # every other model of the study, by name
+    study: tuple[str, ...]  # names compared against the proposed model
+
+    @property
+    def all_models(self) -> tuple[str, ...]:
+        """Every trained model: the study's list, then the proposed hybrid."""
+        return (*self.study, self.model["name"])
+
+    def model_section(self, name: str) -> str:
+        """The params key holding model `name`, for error messages."""
+        return "model" if name == self.model["name"] else f"models.{name}"
+
+    def model_spec(self, name: str) -> dict[str, Any]:
+        """The params entry of model `name` (its family and config)."""
+        if name == self.model["name"]:
+            return {k: v for k, v in self.model.items() if k != "name"}
+        if name in self.models:
+            return dict(self.models[name])
+        known = ", ".join(sorted([*self.models, self.model["name"]]))
+        raise CnnLstmError(f"unknown model {name!r}; known models: {known}")
+
+
+def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise CnnLstmError(f"{key}: must be one of {', '.join(allowed)}, got {value!r}")
+
+
+def _check_type(key: str, value: Any, annotation: Any) -> Any:
+    """Return `value` converted to `annotation`, or raise naming `key`; bool is never an int."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in typing.get_args(annotation):
+            return None
+        (annotation,) = [a for a in typing.get_args(annotation) if a is not type(None)]
+        origin = typing.get_origin(annotation)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise CnnLstmError(f"{key}: must be a list, got {value!r}")
+        item_type = typing.get_args(annotation)[0]
+        return tuple(_check_type(f"{key}[{i}]", v, item_type) for i, v in enumerate(value))
+    if dataclasses.is_dataclass(annotation):
+        return from_dict(annotation, value, key)
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, annotation) or (annotation is int and isinstance(value, bool)):
+        raise CnnLstmError(f"{key}: must be {annotation.__name__}, got {value!r}")
+    return value
+
+
+def from_dict(cls: type[T], raw: Any, section: str) -> T:
+    """Build dataclass `cls` from a params mapping; unknown or mistyped keys are errors."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise CnnLstmError(f"{section}: must be a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - fields)
+    if unknown:
+        raise CnnLstmError(f"{section}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(fields))}")
+    values = {k: _check_type(f"{section}.{k}", v, hints[k]) for k, v in raw.items()}
+    return cls(**values)
+
+
+def parse_params(raw: Any, source: str = "params.yaml") -> Params:
+    """Validate the whole params mapping. Errors carry `source` and the offending key."""
+    try:
+        return _parse(raw)
+    except CnnLstmError as exc:
+        raise CnnLstmError(f"{source}: {exc}") from None
+
+
+def _parse(raw: Any) -> Params:
+    if not isinstance(raw, dict):
+        raise CnnLstmError("top level must be a mapping")
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise CnnLstmError(f"unknown top-level key {unknown[0]!r}; known keys: {', '.join(SECTIONS)}")
+    model = raw.get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("name"), str):
+        raise CnnLstmError("model: must be a mapping with a string `name` (the proposed hybrid)")
+    models = raw.get("models") or {}
+    if not isinstance(models, dict) or not all(isinstance(v, dict) for v in models.values()):
+        raise CnnLstmError("models: must map each model name to its config mapping")
+    if model["name"] in models:
+        raise CnnLstmError(f"models.{model['name']}: clashes with model.name (the proposed hybrid)")
+    study = (raw.get("study") or {}).get("models", [])
+    if set(raw.get("study") or {}) - {"models"}:
+        raise CnnLstmError("study: only key `models` is known")
+    study = _check_type("study.models", study, tuple[str, ...])
+    params = Params(
+        data=from_dict(DataParams, raw.get("data"), "data"),
+        cv=from_dict(CvParams, raw.get("cv"), "cv"),
+        train=from_dict(TrainParams, raw.get("train"), "train"),
+        eval=from_dict(EvalParams, raw.get("eval"), "eval"),
+        model=dict(model),
+        models={k: dict(v) for k, v in models.items()},
+        study=study,
+    )
+    for name in params.study:
+        params.model_spec(name)
+    return params
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise CnnLstmError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise CnnLstmError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    return parse_params(raw, str(path))

@@ -1,0 +1,1 @@
+"""Training one model on one fold: fast, deterministic on the CPU, resumable."""

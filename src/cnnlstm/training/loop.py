@@ -1,0 +1,66 @@
+"""One epoch of training, and the validation pass that selects the epoch."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnlstm.errors import CnnLstmError
+from cnnlstm.inference import predict_logits, to_pixels
+from cnnlstm.params import TrainParams
+from cnnlstm.training.augment import augment_batch
+from cnnlstm.training.device import Runtime
+from cnnlstm.training.progress import Progress
+
+
+def train_one_epoch(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    index: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    params: TrainParams,
+    runtime: Runtime,
+    generator: torch.Generator,
+    progress: Progress,
+) -> tuple[float, float]:
+    """Train on `index` (images resident on the device) once; return (mean loss, seconds)."""
+    model.train()
+    started = time.perf_counter()
+    order = index[torch.randperm(len(index), generator=generator)]
+    batches = len(order) // params.batch_size  # drop the ragged tail: BatchNorm needs > 1 image
+    total = torch.zeros((), device=runtime.device)
+    for b in range(batches):
+        batch = order[b * params.batch_size : (b + 1) * params.batch_size].to(runtime.device)
+        x = augment_batch(to_pixels(images[batch]), params.augment, generator)
+        with runtime.autocast():
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), labels[batch], label_smoothing=params.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        total += loss.detach()
+        if progress.interactive:
+            progress.step(loss.item())
+    mean_loss = (total / max(batches, 1)).item()
+    return mean_loss, time.perf_counter() - started
+
+
+def validate(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, index: torch.Tensor, runtime: Runtime
+) -> tuple[float, float]:
+    """(loss, accuracy) on the validation slice, in eval mode."""
+    logits = predict_logits(model, images[index.to(images.device)], runtime)
+    y = labels[index.to(labels.device)].cpu()
+    return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()
+
+
+def check_finite(loss: float, label: str, epoch: int) -> None:
+    if not math.isfinite(loss):
+        raise CnnLstmError(f"{label}: training loss became {loss} in epoch {epoch + 1}; lower train.lr?")
