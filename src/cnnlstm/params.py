@@ -147,7 +147,7 @@ def _check_type(key: str, value: Any, annotation: Any) -> Any:
         (annotation,) = [a for a in typing.get_args(annotation) if a is not type(None)]
         origin = typing.get_origin(annotation)
     if origin is tuple:
-        if not isinstance(value, list):
+        if not isinstance(value, (list, tuple)):
             raise CnnLstmError(f"{key}: must be a list, got {value!r}")
         item_type = typing.get_args(annotation)[0]
         return tuple(_check_type(f"{key}[{i}]", v, item_type) for i, v in enumerate(value))

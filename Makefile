@@ -1,0 +1,32 @@
+# Two commands set up everything on a fresh machine:  make repro  (the study)  and  make test.
+VENV   ?= .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PATH := $(BIN):$(PATH)
+
+.PHONY: repro test smoke bench dataset
+
+repro: $(STAMP) dataset
+	dvc repro
+
+test: $(STAMP) dataset
+	python -m pytest
+
+bench: $(STAMP) dataset
+	python bench/benchmark.py
+
+# A venv with the pinned requirements and the package; redone only when they change.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+# Offline machines get Fashion-MNIST from Debian's package when no other copy is configured.
+dataset:
+	@if [ -z "$$FASHION_MNIST_DIR" ] && [ ! -d /usr/share/datasets/fashion-mnist ] \
+	    && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's dataset-fashion-mnist"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
+	fi

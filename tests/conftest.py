@@ -1,0 +1,61 @@
+"""Shared fixtures: tiny synthetic Fashion-MNIST files and small valid params."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """Encode a uint8 array in the IDX format."""
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def write_idx_gz(path: Path, array: np.ndarray) -> Path:
+    path.write_bytes(gzip.compress(idx_bytes(array)))
+    return path
+
+
+def synthetic_split(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Images whose class is visible: class k lights up row band k (learnable in a few steps)."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    images = rng.integers(0, 40, size=(n, 28, 28), dtype=np.uint8)
+    for i, label in enumerate(labels):
+        images[i, 2 * label + 4 : 2 * label + 7, 4:24] = 220
+    return images, labels.astype(np.uint8)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _array_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Parsed-array caches of test files go to a temporary folder, not the repository's .cache."""
+    from cnnlstm.data import fashion_mnist
+
+    fashion_mnist.CACHE_DIR = tmp_path_factory.mktemp("array-cache")
+
+
+@pytest.fixture
+def synthetic_raw(tmp_path: Path) -> Path:
+    """A raw folder with 200 train / 100 test synthetic images (checksums will not match)."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for split, n in (("train", 200), ("t10k", 100)):
+        images, labels = synthetic_split(n, seed=len(split))
+        write_idx_gz(raw / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx_gz(raw / f"{split}-labels-idx1-ubyte.gz", labels)
+    return raw
+
+
+@pytest.fixture
+def base_params() -> dict:
+    """The repository's params.yaml as a mapping (tests modify a deep copy)."""
+    return copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))

@@ -1,0 +1,112 @@
+"""Fashion-MNIST files: sources, checksums, IDX parsing, and every bad input the issue lists."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cnnlstm.data import source
+from cnnlstm.data.fashion_mnist import CLASSES, load_split
+from cnnlstm.data.idx import parse_idx
+from cnnlstm.errors import CnnLstmError
+from conftest import idx_bytes, write_idx_gz
+
+
+@pytest.fixture
+def fake_official(synthetic_raw, monkeypatch) -> Path:
+    """The synthetic files stand in for the official ones: their checksums become the expected ones."""
+    sums = {p.name.removesuffix(".gz"): hashlib.sha256(gzip.decompress(p.read_bytes())).hexdigest()
+            for p in synthetic_raw.glob("*.gz")}
+    monkeypatch.setattr(source, "SHA256", sums)
+    monkeypatch.delenv(source.ENV_VAR, raising=False)
+    return synthetic_raw
+
+
+def test_fetch_copies_and_verifies(fake_official, tmp_path):
+    origin = source.fetch_raw(str(fake_official), tmp_path / "out")
+    assert origin == fake_official
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(source.FILES)
+
+
+def test_environment_variable_is_second_choice(fake_official, tmp_path, monkeypatch):
+    monkeypatch.setenv(source.ENV_VAR, str(fake_official))
+    assert source.fetch_raw(None, tmp_path / "out") == fake_official
+
+
+def test_missing_source_folder(tmp_path):
+    with pytest.raises(CnnLstmError, match="nowhere: source folder from params.yaml data.source does not exist"):
+        source.fetch_raw(str(tmp_path / "nowhere"), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_checksum_mismatch_leaves_no_output(fake_official, tmp_path):
+    write_idx_gz(fake_official / "t10k-images-idx3-ubyte.gz", np.zeros((3, 28, 28), np.uint8))
+    with pytest.raises(CnnLstmError, match=r"t10k-images-idx3-ubyte.gz: SHA-256 of the decompressed content is"):
+        source.fetch_raw(str(fake_official), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert not list(tmp_path.glob(".out.*"))
+
+
+def test_truncated_gzip(fake_official, tmp_path):
+    path = fake_official / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(CnnLstmError, match="train-labels-idx1-ubyte.gz: truncated or corrupt gzip"):
+        source.fetch_raw(str(fake_official), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_offline_download_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.delenv(source.ENV_VAR, raising=False)
+    monkeypatch.setattr(source, "DEBIAN_DIR", tmp_path / "absent")
+    monkeypatch.setattr(source, "MIRROR", "https://127.0.0.1:9/")
+    with pytest.raises(CnnLstmError, match="download failed .*offline"):
+        source.fetch_raw(None, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_wrong_magic_number():
+    raw = bytearray(idx_bytes(np.zeros((2, 28, 28), np.uint8)))
+    raw[3] = 1  # claims one dimension
+    with pytest.raises(CnnLstmError, match="x.gz: wrong IDX magic number 0x00000801, expected 0x00000803"):
+        parse_idx(bytes(raw), "x.gz", 3)
+
+
+def test_wrong_dimensions():
+    raw = idx_bytes(np.zeros((2, 28, 28), np.uint8))[:-5]
+    with pytest.raises(CnnLstmError, match="x.gz: IDX dimensions 2x28x28 need 1568 bytes of data, file has 1563"):
+        parse_idx(raw, "x.gz", 3)
+
+
+def test_images_must_be_28x28(synthetic_raw):
+    write_idx_gz(synthetic_raw / "train-images-idx3-ubyte.gz", np.zeros((200, 27, 28), np.uint8))
+    with pytest.raises(CnnLstmError, match="train-images-idx3-ubyte.gz: images are 27x28, expected 28x28"):
+        load_split(synthetic_raw, "train")
+
+
+def test_image_and_label_counts_must_match(synthetic_raw):
+    write_idx_gz(synthetic_raw / "train-labels-idx1-ubyte.gz", np.zeros(199, np.uint8))
+    with pytest.raises(CnnLstmError, match="train-labels-idx1-ubyte.gz: 199 labels for 200 images"):
+        load_split(synthetic_raw, "train")
+
+
+def test_synthetic_split_parses(synthetic_raw):
+    split = load_split(synthetic_raw, "train")
+    assert split.images.shape == (200, 28, 28) and split.images.dtype == np.uint8
+    assert split.labels.dtype == np.int64 and set(split.labels) == set(range(10))
+
+
+def test_real_files_verify_and_load():
+    """The copy this machine has (Debian's package) is the official content."""
+    folder = source.find_source(None)
+    if folder is None:
+        pytest.skip("no local Fashion-MNIST copy")
+    for name in source.FILES:
+        source.verify_file(folder / name)
+    train, test = load_split(folder, "train"), load_split(folder, "t10k")
+    assert train.images.shape == (60000, 28, 28) and test.images.shape == (10000, 28, 28)
+    assert np.bincount(train.labels).tolist() == [6000] * 10
+    assert len(CLASSES) == 10
