@@ -30,7 +30,14 @@ def load_torch(path: str | Path) -> dict[str, Any]:
         raise CnnLstmError(f"{path}: model file not found")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as exc:
+    except pickle.UnpicklingError as exc:
+        if "Unsupported global" not in str(exc):  # garbage, not a file that holds objects
+            raise CnnLstmError(f"{path}: not a loadable weights file (corrupt pickle data)") from None
+        raise CnnLstmError(
+            f"{path}: not a weights-only file (it holds objects other than tensors and plain data; "
+            "refused because loading it could run code)"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as exc:
         raise CnnLstmError(f"{path}: not a loadable weights file ({str(exc).splitlines()[0]})") from None
     if not isinstance(payload, dict):
         raise CnnLstmError(f"{path}: not a cnnlstm file")
@@ -51,13 +58,18 @@ def save_model(path: str | Path, name: str, family: str, config: Any, model: nn.
 def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model a file was saved from; return it (eval mode) and the file's metadata."""
     payload = load_torch(path)
-    if payload.get("format") != FORMAT:
-        raise CnnLstmError(f"{path}: format {payload.get('format')!r}, expected {FORMAT!r}")
-    family, config = parse_config({"family": payload["family"], **payload["config"]}, f"{path}: config")
+    if "format" not in payload:
+        raise CnnLstmError(f"{path}: not a cnnlstm model file (no 'format' field; a bare state_dict?)")
+    if payload["format"] != FORMAT:
+        raise CnnLstmError(f"{path}: format {payload['format']!r}, expected {FORMAT!r}")
+    if not isinstance(payload.get("config"), dict) or not isinstance(payload.get("state_dict"), dict):
+        raise CnnLstmError(f"{path}: model file lacks its config or weights")
+    family, config = parse_config({"family": payload.get("family"), **payload["config"]}, f"{path}: config")
     model = build_model(family, config)
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:
-        raise CnnLstmError(f"{path}: weights do not fit the {family} architecture ({str(exc).splitlines()[0]})") from None
+        detail = [line.strip() for line in str(exc).splitlines() if line.strip()][1:2] or [str(exc)]
+        raise CnnLstmError(f"{path}: weights do not fit the {family} architecture ({detail[0]})") from None
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
     return model.eval(), meta

@@ -1,0 +1,1 @@
+"""`cnnlstm predict`: a trained model of the study applied to the user's own image files."""
