@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cnnlstm.models import FAMILIES, build_model, parse_config
+from cnnlstm.models.configs import FAMILIES, parse_config
+from cnnlstm.models.registry import build_model
 from cnnlstm.models.cnn_lstm import ConvRowReader
 from cnnlstm.params import load_params
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cnnlstm.errors import CnnLstmError
-from cnnlstm.models import parse_config
+from cnnlstm.models.configs import parse_config
 from cnnlstm.params import load_params, parse_params
 
 

@@ -23,7 +23,8 @@ from cnnlstm.checkpoint import load_model, save_model
 from cnnlstm.cli import main
 from cnnlstm.data.fashion_mnist import CLASSES, load_split
 from cnnlstm.inference import predict_logits, to_pixels
-from cnnlstm.models import build_model, parse_config
+from cnnlstm.models.configs import parse_config
+from cnnlstm.models.registry import build_model
 from cnnlstm.training.device import resolve_runtime
 
 from conftest import REPO

@@ -11,7 +11,8 @@ from cnnlstm.atomic import write_json
 from cnnlstm.checkpoint import FORMAT, save_model, save_torch
 from cnnlstm.errors import CnnLstmError
 from cnnlstm.inference import predict_logits
-from cnnlstm.models import build_model, parse_config
+from cnnlstm.models.configs import parse_config
+from cnnlstm.models.registry import build_model
 from cnnlstm.prediction.models import load_predictor, resolve_model
 from cnnlstm.training.device import resolve_runtime
 

@@ -13,7 +13,8 @@ from torch import nn
 
 from cnnlstm.atomic import atomic_path
 from cnnlstm.errors import CnnLstmError
-from cnnlstm.models import build_model, parse_config
+from cnnlstm.models.configs import parse_config
+from cnnlstm.models.registry import build_model
 
 FORMAT = "cnnlstm-model/1"
 

@@ -1,10 +1,14 @@
-"""One frozen config per model family; validation names the params key at fault."""
+"""One frozen config per model family, and parsing of params entries into them.
+
+No torch here: stages that only read configs (aggregate, report) start fast."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from cnnlstm.errors import CnnLstmError
+from cnnlstm.params import from_dict
 
 
 def _positive(section: str, key: str, values: tuple[int, ...] | int) -> None:
@@ -93,3 +97,27 @@ class SequencerConfig:
         _positive(section, "channels", self.channels)
         for key in ("hidden", "blocks", "mlp_ratio"):
             _positive(section, key, getattr(self, key))
+
+
+FAMILIES: dict[str, type] = {
+    "cnn": CNNConfig,
+    "lstm": RowLSTMConfig,
+    "cnn_lstm": CNNLSTMConfig,
+    "sequencer": SequencerConfig,
+}
+
+
+def parse_config(spec: dict[str, Any], section: str) -> tuple[str, Any]:
+    """Split a params entry into its family name and validated frozen config."""
+    spec = dict(spec)
+    family = spec.pop("family", None)
+    if family not in FAMILIES:
+        raise CnnLstmError(f"{section}.family: must be one of {', '.join(FAMILIES)}, got {family!r}")
+    config_cls = FAMILIES[family]
+    hidden = spec.get("hidden")
+    if issubclass(config_cls, RecurrentOptions) and isinstance(hidden, int) and not isinstance(hidden, bool):
+        layers = spec.get("layers", 1)  # one width for every layer
+        spec["hidden"] = [hidden] * layers if isinstance(layers, int) and layers > 0 else [hidden]
+    config = from_dict(config_cls, spec, section)
+    config.validate(section)
+    return family, config

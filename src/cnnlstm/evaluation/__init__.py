@@ -1,0 +1,1 @@
+"""Evaluation: predictions of each trained run, their metrics, statistics across folds, plots, report."""

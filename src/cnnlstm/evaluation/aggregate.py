@@ -1,0 +1,101 @@
+"""Across folds: mean ± std per model, fold-ensemble test metrics, paired comparisons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cnnlstm.evaluation.metrics import SCALAR_METRICS, classification_metrics, rounded
+from cnnlstm.evaluation.pairs import comparison_pairs, is_hybrid, model_configs
+from cnnlstm.evaluation.questions import COMPARED_METRICS, PUBLISHED_ROW_LSTM_ACCURACY
+from cnnlstm.evaluation.stats import paired_comparison
+from cnnlstm.evaluation.study import Run, ensemble_probs
+from cnnlstm.params import Params
+
+SUMMARY_STATISTICS = ("mean_diff", "ci95_low", "ci95_high", "p_ttest", "p_wilcoxon", "cohens_dz", "wins", "folds")
+
+
+def fold_scores(runs: list[Run], metric: str) -> np.ndarray:
+    """(folds,) held-out values of one scalar metric of one model, in fold order."""
+    return np.array([run.metrics["heldout"][metric] for run in runs], dtype=np.float64)
+
+
+def model_summary(runs: list[Run]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(summary entry, test-ensemble metrics incl. per-class) of one model's fold runs."""
+    cv = {}
+    for metric in SCALAR_METRICS:
+        scores = fold_scores(runs, metric)
+        cv[metric] = {"mean": rounded(scores.mean()), "std": rounded(scores.std(ddof=1))}
+    predictions = runs[0].predictions
+    ensemble = classification_metrics(predictions.test_labels, ensemble_probs(runs), "fold ensemble")
+    entry = {
+        "cv": cv,
+        "test_ensemble": {metric: ensemble[metric] for metric in SCALAR_METRICS},
+        "params": runs[0].metrics["params"],
+        "flops_per_image": runs[0].metrics["flops_per_image"],
+    }
+    return entry, ensemble
+
+
+def compare(params: Params, study: dict[str, list[Run]], n_train: float, n_test: float) -> dict[str, dict[str, Any]]:
+    """Every paired comparison of every research question, on each of COMPARED_METRICS:
+    {question: {"<model>-vs-<baseline>": {"model", "baseline", metric: statistics}}}."""
+    comparisons: dict[str, dict[str, Any]] = {}
+    for pair in comparison_pairs(params):
+        entry = {"model": pair.model, "baseline": pair.baseline}
+        for metric in COMPARED_METRICS:
+            entry[metric] = paired_comparison(
+                fold_scores(study[pair.model], metric), fold_scores(study[pair.baseline], metric), n_train, n_test
+            )
+        comparisons.setdefault(pair.question, {})[pair.key] = entry
+    published = PUBLISHED_ROW_LSTM_ACCURACY
+    comparisons["vs_published"] = {
+        f"{name}-vs-published": {
+            "model": name,
+            "baseline": f"published {published:.2%}",
+            "accuracy": paired_comparison(
+                fold_scores(runs, "accuracy"), np.full(len(runs), published), n_train, n_test
+            ),
+        }
+        for name, runs in study.items()
+    }
+    return comparisons
+
+
+def accuracy_view(comparisons: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The comparisons as summary.json holds them: accuracy only, the statistics the report states
+    (the full set, for every compared metric, is in reports/tables/comparisons.csv)."""
+    return {
+        question: {
+            key: {"model": e["model"], "baseline": e["baseline"],
+                  "accuracy": {stat: e["accuracy"][stat] for stat in SUMMARY_STATISTICS}}
+            for key, e in pairs.items()
+        }
+        for question, pairs in comparisons.items()
+    }
+
+
+def summarize(
+    params: Params, folds_sha256: str, study: dict[str, list[Run]], n_train: float, n_test: float
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """(metrics/summary.json's content, each model's full test-ensemble metrics, every comparison)."""
+    models, ensembles = {}, {}
+    for name, runs in study.items():
+        models[name], ensembles[name] = model_summary(runs)
+    comparisons = compare(params, study, n_train, n_test)
+    configs = model_configs(params)
+    by_accuracy = sorted(study, key=lambda name: -models[name]["cv"]["accuracy"]["mean"])
+    hybrids = [name for name in by_accuracy if is_hybrid(configs[name][0])]
+    summary = {
+        "folds_sha256": folds_sha256,
+        "folds": len(params.cv.fold_ids),
+        "fold_sizes": {"train": rounded(n_train), "heldout": rounded(n_test)},
+        "test_images": len(study[by_accuracy[0]][0].predictions.test_index),  # the same for every run
+        "proposed_model": params.model["name"],
+        "best_model": by_accuracy[0],
+        "best_hybrid": hybrids[0] if hybrids else None,
+        "models": models,
+        "comparisons": accuracy_view(comparisons),
+    }
+    return summary, ensembles, comparisons

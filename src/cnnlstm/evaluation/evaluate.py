@@ -1,0 +1,112 @@
+"""Evaluate one trained run: predictions on its held-out fold and the test set, metrics, cost."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cnnlstm.atomic import write_json
+from cnnlstm.checkpoint import load_model
+from cnnlstm.data.fashion_mnist import load_split
+from cnnlstm.data.folds import file_sha256, fold_indices, load_folds
+from cnnlstm.errors import CnnLstmError
+from cnnlstm.evaluation.cost import count_parameters, flops_per_image, latency_ms, timed_predict
+from cnnlstm.evaluation.metrics import classification_metrics
+from cnnlstm.evaluation.predictions import Predictions, save_predictions
+from cnnlstm.evaluation.sampling import per_class_sample, test_subset
+from cnnlstm.inference import predict_logits
+from cnnlstm.params import EvalParams
+from cnnlstm.training.device import resolve_runtime
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalPaths:
+    raw_dir: Path  # data/raw
+    folds: Path  # data/folds.npy
+    model_file: Path  # models/<name>/fold<k>.pt
+    train_summary: Path  # logs/train/<name>/fold<k>/run.json (training seconds)
+    predictions: Path  # results/<name>/fold<k>.npz
+    metrics: Path  # metrics/runs/<name>/fold<k>.json
+    timings: Path  # metrics/timings/<name>/fold<k>.json
+
+
+def check_model_file(path: Path, meta: dict[str, Any], name: str, fold: int, folds_sha256: str) -> None:
+    """The model file must be the run it is named after, trained on the current fold split."""
+    if meta.get("model") != name or meta.get("fold") != fold:
+        raise CnnLstmError(f"{path}: holds {meta.get('model')} fold {meta.get('fold')}, expected {name} fold {fold}")
+    if meta.get("folds_sha256") != folds_sha256:
+        raise CnnLstmError(
+            f"{path}: trained on folds {str(meta.get('folds_sha256'))[:12]}, but data/folds.npy is "
+            f"{folds_sha256[:12]}; rerun `dvc repro` to retrain it"
+        )
+
+
+def read_train_seconds(path: Path) -> float:
+    try:
+        return float(json.loads(path.read_text())["train_seconds"])
+    except FileNotFoundError:
+        raise CnnLstmError(f"{path}: training summary not found; rerun the train stage") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CnnLstmError(f"{path}: no readable train_seconds ({exc})") from None
+
+
+def evaluate_fold(eval_params: EvalParams, name: str, fold: int, paths: EvalPaths) -> dict[str, Any]:
+    """Write the run's predictions, quality metrics and timings; return the metrics."""
+    folds_sha = file_sha256(paths.folds)
+    model, meta = load_model(paths.model_file)
+    check_model_file(paths.model_file, meta, name, fold, folds_sha)
+    train_seconds = read_train_seconds(paths.train_summary)
+    runtime = resolve_runtime("auto", "auto")
+    batch = eval_params.batch_size
+
+    train, test = load_split(paths.raw_dir, "train"), load_split(paths.raw_dir, "t10k")
+    _, heldout_idx = fold_indices(load_folds(paths.folds, len(train.labels)), fold)
+    test_idx = test_subset(test.labels, eval_params.test_subset)
+    tsne_idx = per_class_sample(test.labels, eval_params.tsne_per_class)
+
+    model.to(runtime.device)
+    heldout_logits = predict_logits(model, torch.from_numpy(train.images[heldout_idx]), runtime, batch)
+    test_logits, images_per_s = timed_predict(model, torch.from_numpy(test.images[test_idx]), runtime, batch)
+    predictions = Predictions(
+        heldout_index=heldout_idx,
+        heldout_labels=train.labels[heldout_idx],
+        heldout_probs=torch.softmax(heldout_logits, dim=1).numpy(),
+        test_index=test_idx,
+        test_labels=test.labels[test_idx],
+        test_probs=torch.softmax(test_logits, dim=1).numpy(),
+        tsne_index=tsne_idx,
+        tsne_labels=test.labels[tsne_idx],
+        tsne_features=predict_logits(
+            model, torch.from_numpy(test.images[tsne_idx]), runtime, batch, features=True
+        ).numpy(),
+        folds_sha256=folds_sha,
+    )
+    source = str(paths.predictions)
+    metrics = {
+        "model": name,
+        "fold": fold,
+        "folds_sha256": folds_sha,
+        "params": count_parameters(model),
+        "flops_per_image": flops_per_image(model),
+        "heldout": classification_metrics(predictions.heldout_labels, predictions.heldout_probs, source),
+        "test": classification_metrics(predictions.test_labels, predictions.test_probs, source),
+    }
+    timings = {
+        "model": name,
+        "fold": fold,
+        "device": runtime.device.type,
+        "precision": str(runtime.amp_dtype).removeprefix("torch.") if runtime.amp_dtype else "fp32",
+        "threads": torch.get_num_threads(),
+        "train_seconds": round(train_seconds, 2),
+        "inference_batch_size": batch,
+        "inference_images_per_s": round(images_per_s, 1),
+        "latency_ms": round(latency_ms(model, torch.from_numpy(test.images[test_idx[:1]]), runtime), 3),
+    }
+    save_predictions(paths.predictions, predictions)
+    write_json(paths.metrics, metrics)
+    write_json(paths.timings, timings)
+    return metrics

@@ -1,0 +1,53 @@
+"""Every figure of the study: PNGs for people, CSV data files for `dvc plots show/diff`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cnnlstm.atomic import write_text
+from cnnlstm.evaluation import figures, plot_data
+from cnnlstm.evaluation.study import Run, StudyPaths, worst_class
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> None:
+    write_text(path, frame.to_csv(index=False))
+
+
+def make_plots(
+    summary: dict[str, Any], study: dict[str, list[Run]], paths: StudyPaths, folds: tuple[int, ...],
+    figures_dir: Path, data_dir: Path,
+) -> list[Path]:
+    """Draw every figure into `figures_dir` and its data into `data_dir`; return the PNG paths."""
+    models = list(study)
+    colors = figures.model_colors(models)
+    best = summary["best_model"]
+    worst = worst_class(study[best])
+    frames = {
+        "roc_best_model": plot_data.roc_per_class(study[best]),
+        "roc_worst_class": plot_data.roc_of_class(study, worst),
+        "confusion": plot_data.confusion_rates(study),
+        "tsne": plot_data.tsne_points(study),
+        "learning_curves": plot_data.learning_curves(paths, tuple(models), folds),
+        "cost": plot_data.cost_points(summary, study),
+    }
+    for name, frame in frames.items():
+        write_csv(data_dir / f"{name}.csv", frame)
+    drawn = {
+        "roc_best_model": figures.roc_per_class_figure(frames["roc_best_model"], best),
+        "roc_worst_class": figures.roc_of_class_figure(frames["roc_worst_class"], worst, best, colors),
+        "tsne": figures.tsne_figure(frames["tsne"]),
+        "learning_curves": figures.learning_curves_figure(frames["learning_curves"], colors),
+        "accuracy_vs_cost": figures.cost_figure(frames["cost"], colors),
+    }
+    confusion = frames["confusion"]
+    for name in models:
+        drawn[f"confusion/{name}"] = figures.confusion_figure(confusion[confusion["model"] == name], name)
+    written = []
+    for name, fig in drawn.items():
+        path = figures_dir / f"{name}.png"
+        figures.save(fig, path)
+        written.append(path)
+    return written

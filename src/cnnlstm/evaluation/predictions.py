@@ -1,0 +1,81 @@
+"""The saved predictions of one run (results/<model>/fold<k>.npz): writing, and strict reading."""
+
+from __future__ import annotations
+
+import dataclasses
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from cnnlstm.atomic import atomic_path
+from cnnlstm.errors import CnnLstmError
+
+NUM_CLASSES = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class Predictions:
+    heldout_index: np.ndarray  # (N,) indices into the 60,000 training images
+    heldout_labels: np.ndarray  # (N,)
+    heldout_probs: np.ndarray  # (N, 10) float32
+    test_index: np.ndarray  # (M,) indices into the 10,000 test images
+    test_labels: np.ndarray  # (M,)
+    test_probs: np.ndarray  # (M, 10) float32
+    tsne_index: np.ndarray  # (S,) test indices of the fixed stratified t-SNE sample
+    tsne_labels: np.ndarray  # (S,)
+    tsne_features: np.ndarray  # (S, D) float32 penultimate-layer features
+    folds_sha256: str  # hash of the data/folds.npy the model was trained and evaluated on
+
+
+FIELDS = tuple(f.name for f in dataclasses.fields(Predictions))
+
+
+def save_predictions(path: str | Path, predictions: Predictions) -> None:
+    arrays = {name: np.asarray(getattr(predictions, name)) for name in FIELDS}
+    with atomic_path(path) as tmp:
+        with tmp.open("wb") as fh:  # a file object: np.savez would append ".npz" to a path
+            np.savez_compressed(fh, **arrays)
+
+
+def load_predictions(path: str | Path, folds_sha256: str | None = None) -> Predictions:
+    """Read and check a predictions file; any problem is one error naming the file.
+    With `folds_sha256`, the file must come from that fold split."""
+    path = Path(path)
+    if not path.is_file():
+        raise CnnLstmError(f"{path}: predictions file not found")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [name for name in FIELDS if name not in npz.files]
+            if missing:
+                raise CnnLstmError(f"{path}: not a predictions file (no {missing[0]!r} array)")
+            arrays = {name: npz[name] for name in FIELDS}
+    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError) as exc:
+        raise CnnLstmError(f"{path}: unreadable predictions file ({str(exc).splitlines()[0]})") from None
+    predictions = Predictions(**{**arrays, "folds_sha256": str(arrays["folds_sha256"])})
+    _check(path, predictions)
+    if folds_sha256 is not None and predictions.folds_sha256 != folds_sha256:
+        raise CnnLstmError(
+            f"{path}: made with folds {predictions.folds_sha256[:12]}, but data/folds.npy is "
+            f"{folds_sha256[:12]}; rerun its train and evaluate stages"
+        )
+    return predictions
+
+
+def _check(path: Path, p: Predictions) -> None:
+    for part in ("heldout", "test"):
+        index, labels, probs = (getattr(p, f"{part}_{k}") for k in ("index", "labels", "probs"))
+        if probs.ndim != 2 or probs.shape[1] != NUM_CLASSES or not len(index) == len(labels) == len(probs):
+            raise CnnLstmError(
+                f"{path}: {part} arrays disagree: index {index.shape}, labels {labels.shape}, probs {probs.shape}"
+            )
+        bad = int((~np.isfinite(probs)).any(axis=1).sum())
+        if bad:
+            what = "all" if bad == len(probs) else f"{bad} of {len(probs)}"
+            raise CnnLstmError(f"{path}: {what} {part} predictions are NaN or infinite")
+    if p.tsne_features.ndim != 2 or not len(p.tsne_index) == len(p.tsne_labels) == len(p.tsne_features):
+        raise CnnLstmError(
+            f"{path}: t-SNE arrays disagree: index {p.tsne_index.shape}, labels {p.tsne_labels.shape}, "
+            f"features {p.tsne_features.shape}"
+        )

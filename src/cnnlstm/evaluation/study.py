@@ -1,0 +1,103 @@
+"""Reading every run of the study back, checked: one fold split, no fold missing, same test images."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnlstm.data.fashion_mnist import CLASSES
+from cnnlstm.data.folds import UNUSED, file_sha256, load_folds
+from cnnlstm.errors import CnnLstmError
+from cnnlstm.evaluation.jsonio import read_json
+from cnnlstm.evaluation.predictions import Predictions, load_predictions
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyPaths:
+    folds: Path = Path("data/folds.npy")
+    results: Path = Path("results")  # <model>/fold<k>.npz
+    runs: Path = Path("metrics/runs")  # <model>/fold<k>.json
+    timings: Path = Path("metrics/timings")  # <model>/fold<k>.json
+    train_logs: Path = Path("logs/train")  # <model>/fold<k>/ (dvclive)
+
+    def run_file(self, folder: Path, model: str, fold: int, suffix: str) -> Path:
+        return folder / model / f"fold{fold}{suffix}"
+
+
+def fold_sizes(folds_path: Path) -> tuple[float, float]:
+    """Mean (training part, held-out fold) sizes: the n_train and n_test of the corrected t-test."""
+    assignment = load_folds(folds_path)
+    heldout = np.bincount(assignment[assignment != UNUSED])
+    used = heldout.sum()
+    return float(used - heldout.mean()), float(heldout.mean())
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    metrics: dict[str, Any]  # metrics/runs/<model>/fold<k>.json
+    timings: dict[str, Any]  # metrics/timings/<model>/fold<k>.json
+    predictions: Predictions
+
+
+def load_model_runs(paths: StudyPaths, model: str, folds: tuple[int, ...], folds_sha256: str) -> list[Run]:
+    """Every fold's outputs of `model`; errors name the first missing, corrupt or foreign file."""
+    runs = []
+    for fold in folds:
+        predictions = load_predictions(paths.run_file(paths.results, model, fold, ".npz"), folds_sha256)
+        metrics_path = paths.run_file(paths.runs, model, fold, ".json")
+        metrics = read_json(metrics_path, folds_sha256)
+        if (metrics.get("model"), metrics.get("fold")) != (model, fold):
+            raise CnnLstmError(f"{metrics_path}: holds {metrics.get('model')} fold {metrics.get('fold')}")
+        timings = read_json(paths.run_file(paths.timings, model, fold, ".json"))
+        runs.append(Run(metrics, timings, predictions))
+    return runs
+
+
+def load_study(paths: StudyPaths, models: tuple[str, ...], folds: tuple[int, ...]) -> tuple[str, dict[str, list[Run]]]:
+    """(folds hash, runs per model). All runs must share the test images, so that fold models can be
+    ensembled and models compared on the same images."""
+    if not paths.folds.is_file():
+        raise CnnLstmError(f"{paths.folds}: folds file not found; run `dvc repro split` first")
+    sha = file_sha256(paths.folds)
+    study = {model: load_model_runs(paths, model, folds, sha) for model in models}
+    first = study[models[0]][0].predictions.test_index
+    for model, runs in study.items():
+        for fold, run in zip(folds, runs):
+            if not np.array_equal(run.predictions.test_index, first):
+                path = paths.run_file(paths.results, model, fold, ".npz")
+                raise CnnLstmError(
+                    f"{path}: evaluated other test images than {models[0]} fold {folds[0]} "
+                    f"(eval.test_subset changed?); rerun its evaluate stage"
+                )
+    return sha, study
+
+
+def ensemble_probs(runs: list[Run]) -> np.ndarray:
+    """(M, 10) test-set probabilities of the fold models averaged: the fold ensemble."""
+    return np.mean([run.predictions.test_probs for run in runs], axis=0)
+
+
+def per_class_cv(runs: list[Run], kind: str) -> dict[str, float]:
+    """Mean over folds of one per-class held-out metric (precision, recall or auroc), by class name."""
+    per_fold = [run.metrics["heldout"]["per_class"][kind] for run in runs]
+    return {name: float(np.mean([fold[name] for fold in per_fold])) for name in CLASSES}
+
+
+def worst_class(runs: list[Run]) -> str:
+    """The class a model recalls worst, judged on held-out folds (never on the test set)."""
+    recall = per_class_cv(runs, "recall")
+    return min(recall, key=recall.get)
+
+
+def timing_summary(runs: list[Run]) -> dict[str, Any]:
+    """Mean training seconds per fold and inference speed of one model (not bit-stable)."""
+    timings = [run.timings for run in runs]
+    return {
+        "train_seconds": float(np.mean([t["train_seconds"] for t in timings])),
+        "inference_images_per_s": float(np.mean([t["inference_images_per_s"] for t in timings])),
+        "latency_ms": float(np.median([t["latency_ms"] for t in timings])),
+        "device": "/".join(sorted({t["device"] for t in timings})),
+    }

@@ -1,0 +1,33 @@
+"""Stage aggregate: every model's folds -> metrics/summary.json and reports/tables/*.{csv,md}."""
+
+from pathlib import Path
+
+from cnnlstm.atomic import write_json
+from cnnlstm.errors import exit_on_error
+from cnnlstm.evaluation.aggregate import summarize
+from cnnlstm.evaluation.pairs import model_configs
+from cnnlstm.evaluation.study import StudyPaths, fold_sizes, load_study
+from cnnlstm.evaluation.tables import write_tables
+from cnnlstm.params import load_params
+
+
+@exit_on_error
+def main() -> None:
+    params = load_params()
+    paths = StudyPaths()
+    folds_sha, study = load_study(paths, params.all_models, params.cv.fold_ids)
+    n_train, n_test = fold_sizes(paths.folds)
+    summary, ensembles, comparisons = summarize(params, folds_sha, study, n_train, n_test)
+    families = {name: family for name, (family, _) in model_configs(params).items()}
+    write_tables(Path("reports/tables"), summary, study, ensembles, comparisons, families)
+    write_json("metrics/summary.json", summary)
+    best = summary["best_model"]
+    accuracy = summary["models"][best]["cv"]["accuracy"]
+    print(
+        f"metrics/summary.json: {len(study)} models x {summary['folds']} folds; best {best} "
+        f"{accuracy['mean']:.4f} ± {accuracy['std']:.4f} held-out accuracy"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Stage plots: figures of the study -> plots/figures/*.png and their data -> plots/data/*.csv."""
+
+from pathlib import Path
+
+from cnnlstm.errors import exit_on_error
+from cnnlstm.evaluation.jsonio import read_summary
+from cnnlstm.evaluation.plots import make_plots
+from cnnlstm.evaluation.study import StudyPaths, load_study
+from cnnlstm.params import load_params
+
+
+@exit_on_error
+def main() -> None:
+    params = load_params()
+    paths = StudyPaths()
+    summary = read_summary(Path("metrics/summary.json"), params.all_models)
+    _, study = load_study(paths, params.all_models, params.cv.fold_ids)
+    written = make_plots(summary, study, paths, params.cv.fold_ids, Path("plots/figures"), Path("plots/data"))
+    print(f"plots/figures: {len(written)} figures; plots/data: their data for `dvc plots show`")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""The aggregate stage over synthetic predictions files: summary, tables, and every bad input."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from cnnlstm.atomic import write_json
+from cnnlstm.data.folds import file_sha256, save_folds
+from cnnlstm.evaluation.metrics import classification_metrics
+from cnnlstm.evaluation.predictions import Predictions, load_predictions, save_predictions
+
+REPO = Path(__file__).resolve().parents[1]
+FOLDS = 3
+STUDY = ["cnn16", "cnn32", "lstm", "cnn16_lstm", "cnn32_bilstm"]
+SKILL = {"cnn16": 2.0, "cnn32": 2.2, "lstm": 1.2, "cnn16_lstm": 2.4, "cnn32_bilstm": 2.6, "cnn32_lstm": 2.5}
+N_TRAIN, N_TEST = 90, 50
+
+
+def fake_probs(labels: np.ndarray, skill: float, rng: np.random.Generator) -> np.ndarray:
+    """Softmax of noise plus `skill` on the true class: higher skill, higher accuracy."""
+    logits = rng.normal(size=(len(labels), 10))
+    logits[np.arange(len(labels)), labels] += skill
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def write_fake_run(root: Path, model: str, fold: int, assignment: np.ndarray, sha: str) -> Predictions:
+    """results/, metrics/runs/, metrics/timings/ and a dvclive log of one fake run."""
+    rng = np.random.default_rng([fold, *map(ord, model)])
+    train_labels, test_labels = np.arange(N_TRAIN) % 10, np.arange(N_TEST) % 10
+    heldout = np.flatnonzero(assignment == fold)
+    tsne = np.arange(N_TEST)
+    predictions = Predictions(
+        heldout_index=heldout, heldout_labels=train_labels[heldout],
+        heldout_probs=fake_probs(train_labels[heldout], SKILL[model], rng),
+        test_index=np.arange(N_TEST), test_labels=test_labels,
+        test_probs=fake_probs(test_labels, SKILL[model], rng),
+        tsne_index=tsne, tsne_labels=test_labels[tsne],
+        tsne_features=(rng.normal(size=(len(tsne), 8)) + test_labels[tsne, None]).astype(np.float32),
+        folds_sha256=sha,
+    )
+    run = f"{model}/fold{fold}"
+    save_predictions(root / f"results/{run}.npz", predictions)
+    write_json(root / f"metrics/runs/{run}.json", {
+        "model": model, "fold": fold, "folds_sha256": sha, "params": 1000 * len(model), "flops_per_image": 10**6,
+        "heldout": classification_metrics(predictions.heldout_labels, predictions.heldout_probs),
+        "test": classification_metrics(predictions.test_labels, predictions.test_probs),
+    })
+    write_json(root / f"metrics/timings/{run}.json", {
+        "model": model, "fold": fold, "device": "cpu", "train_seconds": 10.0 + SKILL[model],
+        "inference_images_per_s": 1000.0, "latency_ms": 1.0,
+    })
+    log = root / f"logs/train/{run}/plots/metrics/val/acc.tsv"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("step\tacc\n" + "".join(f"{e}\t{0.5 + 0.1 * e + 0.01 * fold}\n" for e in range(3)))
+    return predictions
+
+
+def write_fake_study(root: Path, base_params: dict, study: list[str] = STUDY) -> Path:
+    """A repository folder with params.yaml, data/folds.npy and every run's outputs."""
+    params = dict(base_params, cv={**base_params["cv"], "folds": FOLDS, "fold_ids": list(range(FOLDS))},
+                  study={"models": study})
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    assignment = (np.arange(N_TRAIN) // 10) % FOLDS  # 3 images of each class per fold
+    save_folds(root / "data/folds.npy", assignment.astype(np.int8))
+    sha = file_sha256(root / "data/folds.npy")
+    for model in [*study, params["model"]["name"]]:
+        for fold in range(FOLDS):
+            write_fake_run(root, model, fold, assignment, sha)
+    return root
+
+
+def run_stage(name: str) -> None:
+    runpy.run_path(str(REPO / "stages" / f"{name}.py"), run_name="__main__")
+
+
+@pytest.fixture(scope="module")
+def fake_study_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Written once per module (it takes seconds); each test gets its own copy."""
+    base_params = yaml.safe_load((REPO / "params.yaml").read_text())
+    return write_fake_study(tmp_path_factory.mktemp("template"), base_params)
+
+
+@pytest.fixture
+def fake_study(fake_study_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "repo"
+    shutil.copytree(fake_study_template, root)
+    monkeypatch.chdir(root)
+    return root
+
+
+def test_aggregate_writes_summary_with_every_question(fake_study: Path) -> None:
+    run_stage("aggregate")
+    summary = json.loads(Path("metrics/summary.json").read_text())
+    models = [*STUDY, "cnn32_lstm"]
+    assert set(summary["models"]) == set(models)
+    assert summary["folds_sha256"] == file_sha256("data/folds.npy")
+    assert summary["best_model"] == max(models, key=lambda m: summary["models"][m]["cv"]["accuracy"]["mean"])
+    for entry in summary["models"].values():
+        assert {"accuracy", "f1_macro", "f1_micro", "auroc_macro", "log_loss"} <= set(entry["cv"])
+        assert set(entry["cv"]["accuracy"]) == {"mean", "std"}
+        assert isinstance(entry["params"], int) and isinstance(entry["flops_per_image"], int)
+    comparisons = summary["comparisons"]
+    assert set(comparisons["lstm_vs_cnn"]) == {"cnn16_lstm-vs-cnn16", "cnn32_bilstm-vs-cnn32", "cnn32_lstm-vs-cnn32"}
+    assert set(comparisons["bidirectional"]) == {"cnn32_bilstm-vs-cnn32_lstm"}
+    assert set(comparisons["vs_row_lstm"]) == {f"{m}-vs-lstm" for m in models if m != "lstm"}
+    stats = comparisons["lstm_vs_cnn"]["cnn32_lstm-vs-cnn32"]["accuracy"]
+    assert stats["ci95_low"] <= stats["mean_diff"] <= stats["ci95_high"]
+    assert 0 <= stats["p_ttest"] <= 1 and 0 <= stats["p_wilcoxon"] <= 1
+    for name in ("models", "comparisons", "per_class"):
+        assert Path(f"reports/tables/{name}.csv").stat().st_size > 0
+        assert Path(f"reports/tables/{name}.md").read_text().startswith(("|", "**"))
+
+
+def test_reported_metrics_agree_with_an_independent_recomputation(fake_study: Path) -> None:
+    """Recompute from the saved predictions with scikit-learn directly, not with our metric code."""
+    from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
+
+    run_stage("aggregate")
+    summary = json.loads(Path("metrics/summary.json").read_text())
+    for model in [*STUDY, "cnn32_lstm"]:
+        folds = [load_predictions(f"results/{model}/fold{k}.npz") for k in range(FOLDS)]
+        accuracy = [accuracy_score(p.heldout_labels, p.heldout_probs.argmax(1)) for p in folds]
+        f1 = [f1_score(p.heldout_labels, p.heldout_probs.argmax(1), average="macro") for p in folds]
+        cv = summary["models"][model]["cv"]
+        assert cv["accuracy"]["mean"] == pytest.approx(np.mean(accuracy), abs=1e-6)
+        assert cv["accuracy"]["std"] == pytest.approx(np.std(accuracy, ddof=1), abs=1e-6)
+        assert cv["f1_macro"]["mean"] == pytest.approx(np.mean(f1), abs=1e-6)
+        ensemble = np.mean([p.test_probs for p in folds], axis=0)
+        test = summary["models"][model]["test_ensemble"]
+        labels = folds[0].test_labels
+        assert test["accuracy"] == pytest.approx(accuracy_score(labels, ensemble.argmax(1)), abs=1e-6)
+        assert test["auroc_macro"] == pytest.approx(roc_auc_score(labels, ensemble, multi_class="ovr"), abs=1e-5)
+        assert test["log_loss"] == pytest.approx(log_loss(labels, ensemble / ensemble.sum(1, keepdims=True)), abs=1e-5)
+        for k, p in enumerate(folds):
+            run = json.loads(Path(f"metrics/runs/{model}/fold{k}.json").read_text())
+            assert run["heldout"]["accuracy"] == pytest.approx(accuracy[k], abs=1e-6)
+
+
+def test_pairs_follow_the_study_list(tmp_path: Path, base_params: dict) -> None:
+    from cnnlstm.evaluation.pairs import comparison_pairs
+    from cnnlstm.params import parse_params
+
+    params = parse_params({**base_params, "study": {"models": ["cnn16", "cnn16_lstm"]}})
+    keys = {(p.question, p.key) for p in comparison_pairs(params)}
+    assert keys == {("lstm_vs_cnn", "cnn16_lstm-vs-cnn16")}  # no cnn32, no BiLSTM, no row-LSTM
+
+
+def _expect_error(capsys: pytest.CaptureFixture, stage: str, *fragments: str) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        run_stage(stage)
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: ")
+    for fragment in fragments:
+        assert fragment in err
+
+
+def test_missing_fold_is_an_error(fake_study: Path, capsys: pytest.CaptureFixture) -> None:
+    Path("results/cnn32/fold2.npz").unlink()
+    _expect_error(capsys, "aggregate", "results/cnn32/fold2.npz", "not found")
+
+
+def test_corrupt_predictions_are_an_error(fake_study: Path, capsys: pytest.CaptureFixture) -> None:
+    path = Path("results/lstm/fold1.npz")
+    path.write_bytes(path.read_bytes()[:200])
+    _expect_error(capsys, "aggregate", str(path), "unreadable")
+
+
+def test_missing_array_is_an_error(fake_study: Path, capsys: pytest.CaptureFixture) -> None:
+    path = Path("results/lstm/fold1.npz")
+    np.savez(path, heldout_probs=np.zeros((3, 10)))
+    _expect_error(capsys, "aggregate", str(path), "not a predictions file")
+
+
+def test_all_nan_predictions_are_an_error(fake_study: Path, capsys: pytest.CaptureFixture) -> None:
+    path = Path("results/cnn16/fold0.npz")
+    p = load_predictions(path)
+    save_predictions(path, Predictions(**{**p.__dict__, "heldout_probs": np.full_like(p.heldout_probs, np.nan)}))
+    _expect_error(capsys, "aggregate", str(path), "all heldout predictions are NaN")
+
+
+def test_predictions_from_another_split_are_an_error(fake_study: Path, capsys: pytest.CaptureFixture) -> None:
+    path = Path("results/cnn16_lstm/fold1.npz")
+    save_predictions(path, Predictions(**{**load_predictions(path).__dict__, "folds_sha256": "0" * 64}))
+    _expect_error(capsys, "aggregate", str(path), "made with folds 000000000000")
+
+
+def test_metrics_file_from_another_split_is_an_error(fake_study: Path, capsys: pytest.CaptureFixture) -> None:
+    path = Path("metrics/runs/cnn16/fold0.json")
+    write_json(path, {**json.loads(path.read_text()), "folds_sha256": "f" * 64})
+    _expect_error(capsys, "aggregate", str(path), "made with folds ffffffffffff")
+
+
+def test_changed_folds_file_is_an_error(fake_study: Path, capsys: pytest.CaptureFixture) -> None:
+    save_folds("data/folds.npy", ((np.arange(N_TRAIN) // 10 + 1) % FOLDS).astype(np.int8))
+    _expect_error(capsys, "aggregate", "results/cnn16/fold0.npz", "data/folds.npy")
+
+
+def test_other_test_images_are_an_error(fake_study: Path, capsys: pytest.CaptureFixture) -> None:
+    path = Path("results/cnn32/fold1.npz")
+    p = load_predictions(path)
+    save_predictions(path, Predictions(**{**p.__dict__, "test_index": p.test_index + 1}))
+    _expect_error(capsys, "aggregate", str(path), "other test images")
+
+
+def test_metrics_file_of_another_run_is_an_error(fake_study: Path, capsys: pytest.CaptureFixture) -> None:
+    shutil.copy("metrics/runs/cnn32/fold0.json", "metrics/runs/cnn32/fold1.json")
+    _expect_error(capsys, "aggregate", "metrics/runs/cnn32/fold1.json", "holds cnn32 fold 0")

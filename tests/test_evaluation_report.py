@@ -1,0 +1,97 @@
+"""Plots and report stages over a synthetic study: readable files, and verdicts derived from numbers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+
+from cnnlstm.evaluation.report import verdict
+from test_evaluation import REPO, run_stage, write_fake_study
+
+STUDY = ["cnn32", "lstm", "cnn32_bilstm"]
+
+
+@pytest.fixture(scope="module")
+def built_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small fake study taken through aggregate, plots and report once for the whole module."""
+    root = write_fake_study(tmp_path_factory.mktemp("study"), yaml.safe_load((REPO / "params.yaml").read_text()), STUDY)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        for stage in ("aggregate", "plots", "report"):
+            run_stage(stage)
+    return root
+
+
+def test_figures_are_images(built_study: Path) -> None:
+    figures = built_study / "plots/figures"
+    names = {"roc_best_model", "roc_worst_class", "tsne", "learning_curves", "accuracy_vs_cost"}
+    names |= {f"confusion/{m}" for m in [*STUDY, "cnn32_lstm"]}
+    for name in names:
+        with Image.open(figures / f"{name}.png") as image:
+            assert image.format == "PNG" and min(image.size) > 300
+
+
+def test_plot_data_name_every_model(built_study: Path) -> None:
+    models = {*STUDY, "cnn32_lstm"}
+    for name in ("roc_worst_class", "confusion", "tsne", "learning_curves", "cost"):
+        frame = pd.read_csv(built_study / f"plots/data/{name}.csv")
+        assert set(frame["model"]) == models, name
+    roc = pd.read_csv(built_study / "plots/data/roc_best_model.csv")
+    assert roc["class"].nunique() == 10 and roc["tpr"].between(0, 1).all()
+
+
+def test_dvc_yaml_plots_use_existing_templates_and_files(built_study: Path) -> None:
+    plots = yaml.safe_load((REPO / "dvc.yaml").read_text())["plots"]
+    for definition in plots:
+        if isinstance(definition, str):
+            continue
+        ((_, spec),) = definition.items()
+        assert (REPO / ".dvc/plots" / f"{spec['template']}.json").is_file()
+        ((data_file, field),) = spec["y"].items()
+        columns = pd.read_csv(built_study / data_file).columns
+        assert spec["x"] in columns and field in columns
+
+
+@pytest.mark.parametrize(
+    ("p", "diff", "expected"),
+    [(0.01, 0.004, "significantly better"), (0.01, -0.004, "significantly worse"),
+     (0.2, 0.004, "no significant difference"), (0.05, 0.004, "no significant difference"),
+     (None, 0.004, "no significant difference")],
+)
+def test_verdict_follows_p_and_sign(p: float | None, diff: float, expected: str) -> None:
+    assert verdict({"p_ttest": p, "mean_diff": diff}) == expected
+
+
+def test_report_states_the_verdict_that_the_numbers_give(built_study: Path) -> None:
+    report = (built_study / "reports/REPORT.md").read_text()
+    summary = json.loads((built_study / "metrics/summary.json").read_text())
+    for question in ("lstm_vs_cnn", "bidirectional", "vs_row_lstm"):
+        for entry in summary["comparisons"][question].values():
+            stats = entry["accuracy"]
+            start = f"- **{entry['model']}** vs **{entry['baseline']}**"
+            line = next(line for line in report.splitlines() if line.startswith(start))
+            assert verdict(stats) in line
+            assert f"{stats['mean_diff'] * 100:+.2f} pp" in line
+    best = summary["best_hybrid"]
+    assert f"- **{best}** (the best hybrid)" in report
+    for image in ("roc_worst_class", "roc_best_model", "learning_curves", "accuracy_vs_cost", "tsne"):
+        assert f"](../plots/figures/{image}.png)" in report
+    assert (built_study / "reports/tables/models.md").read_text() in report
+
+
+def test_report_refuses_a_summary_of_other_models(built_study: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    root = tmp_path / "repo"
+    shutil.copytree(built_study, root)
+    monkeypatch.chdir(root)
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    params["study"]["models"] = ["cnn32", "lstm"]
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(SystemExit):
+        run_stage("report")
+    assert "metrics/summary.json: summarises other models" in capsys.readouterr().err
