@@ -17,7 +17,7 @@ def to_pixels(images: torch.Tensor) -> torch.Tensor:
 
 @torch.inference_mode()
 def predict_logits(
-    model: nn.Module, images: torch.Tensor, runtime: Runtime, batch_size: int = 500, features: bool = False
+    model: nn.Module, images: torch.Tensor, runtime: Runtime, batch_size: int = 256, features: bool = False
 ) -> torch.Tensor:
     """Logits (or penultimate features) of uint8 `images`, as float32 on the CPU."""
     model.eval()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from torch import nn
 
 from cnnlstm.models.cnn import build_cnn
@@ -21,5 +22,8 @@ BUILDERS: dict[str, Callable[[Any], nn.Module]] = {
 
 
 def build_model(family: str, config: Any) -> nn.Module:
-    """A freshly initialised model of `family` (a name from configs.FAMILIES)."""
-    return BUILDERS[family](config)
+    """A freshly initialised model of `family` (a name from configs.FAMILIES).
+
+    Channels-last weights make CPU convolutions and max-pooling 1.1-1.8x faster (bench/README.md);
+    state dicts stay interchangeable with the default layout."""
+    return BUILDERS[family](config).to(memory_format=torch.channels_last)
