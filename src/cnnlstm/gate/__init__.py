@@ -1,0 +1,1 @@
+"""Regression gate: the smoke profile run in a throwaway copy, compared with a committed baseline."""
