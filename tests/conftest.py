@@ -91,3 +91,7 @@ def run_in(repo: Path, *command: str, check: bool = True) -> subprocess.Complete
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+# Session fixture of the smoke-profile tests (test_gate_e2e, test_queue, test_remote, test_pipeline_e2e): one pipeline run.
+from smoke_fixtures import smoke_repo  # noqa: E402, F401
