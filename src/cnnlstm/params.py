@@ -215,12 +215,16 @@ def _parse(raw: Any) -> Params:
     return params
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file; a missing or malformed file is a one-line error naming it."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise CnnLstmError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:
         raise CnnLstmError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return parse_params(raw, str(path))
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    return parse_params(read_yaml(path), str(path))

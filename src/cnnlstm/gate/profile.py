@@ -11,18 +11,12 @@ from typing import Any
 import yaml
 
 from cnnlstm.errors import CnnLstmError
-from cnnlstm.params import parse_params
+from cnnlstm.params import parse_params, read_yaml
 
 
 def load_mapping(path: str | Path) -> dict[str, Any]:
     """A YAML file that must hold a mapping; errors name the file."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise CnnLstmError(f"{path}: file not found") from None
-    except yaml.YAMLError as exc:
-        raise CnnLstmError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise CnnLstmError(f"{path}: must hold a mapping, got {type(data).__name__}")
     return data
