@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 .PHONY: repro test smoke bench dataset
 
 repro: $(STAMP) dataset
-	dvc repro
+	python -m cnnlstm.timed_repro
 
 test: $(STAMP) dataset
 	python -m pytest

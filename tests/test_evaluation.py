@@ -49,7 +49,7 @@ def write_fake_run(root: Path, model: str, fold: int, assignment: np.ndarray, sh
     run = f"{model}/fold{fold}"
     save_predictions(root / f"results/{run}.npz", predictions)
     write_json(root / f"metrics/runs/{run}.json", {
-        "model": model, "fold": fold, "folds_sha256": sha, "params": 1000 * len(model), "flops_per_image": 10**6,
+        "model": model, "fold": fold, "folds_sha256": sha,
         "heldout": classification_metrics(predictions.heldout_labels, predictions.heldout_probs),
         "test": classification_metrics(predictions.test_labels, predictions.test_probs),
     })

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnlstm.evaluation.cost import architecture_cost
 from cnnlstm.evaluation.metrics import SCALAR_METRICS, classification_metrics, rounded
 from cnnlstm.evaluation.pairs import comparison_pairs, is_hybrid, model_configs
 from cnnlstm.evaluation.questions import COMPARED_METRICS, PUBLISHED_ROW_LSTM_ACCURACY
@@ -21,8 +22,9 @@ def fold_scores(runs: list[Run], metric: str) -> np.ndarray:
     return np.array([run.metrics["heldout"][metric] for run in runs], dtype=np.float64)
 
 
-def model_summary(runs: list[Run]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(summary entry, test-ensemble metrics incl. per-class) of one model's fold runs."""
+def model_summary(runs: list[Run], cost: dict[str, int]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(summary entry, test-ensemble metrics incl. per-class) of one model's fold runs; `cost`
+    holds the architecture's parameters and FLOPs per image."""
     cv = {}
     for metric in SCALAR_METRICS:
         scores = fold_scores(runs, metric)
@@ -32,8 +34,8 @@ def model_summary(runs: list[Run]) -> tuple[dict[str, Any], dict[str, Any]]:
     entry = {
         "cv": cv,
         "test_ensemble": {metric: ensemble[metric] for metric in SCALAR_METRICS},
-        "params": runs[0].metrics["params"],
-        "flops_per_image": runs[0].metrics["flops_per_image"],
+        "params": cost["params"],
+        "flops_per_image": cost["flops_per_image"],
     }
     return entry, ensemble
 
@@ -80,11 +82,11 @@ def summarize(
     params: Params, folds_sha256: str, study: dict[str, list[Run]], n_train: float, n_test: float
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """(metrics/summary.json's content, each model's full test-ensemble metrics, every comparison)."""
+    configs = model_configs(params)
     models, ensembles = {}, {}
     for name, runs in study.items():
-        models[name], ensembles[name] = model_summary(runs)
+        models[name], ensembles[name] = model_summary(runs, architecture_cost(*configs[name]))
     comparisons = compare(params, study, n_train, n_test)
-    configs = model_configs(params)
     by_accuracy = sorted(study, key=lambda name: -models[name]["cv"]["accuracy"]["mean"])
     hybrids = [name for name in by_accuracy if is_hybrid(configs[name][0])]
     summary = {

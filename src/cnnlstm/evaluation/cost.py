@@ -6,17 +6,27 @@ import copy
 import statistics
 import time
 import warnings
+from typing import Any
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnnlstm.inference import predict_logits
+from cnnlstm.models.registry import build_model
 from cnnlstm.training.device import Runtime
 
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def architecture_cost(family: str, config: Any) -> dict[str, int]:
+    """Parameters and forward FLOPs per image of an architecture: properties of its config, the
+    same for every fold, so they are counted once per model (the aggregate stage) rather than
+    once per run (FlopCounterMode's first call costs seconds)."""
+    model = build_model(family, config)
+    return {"params": count_parameters(model), "flops_per_image": flops_per_image(model)}
 
 
 def flops_per_image(model: nn.Module) -> int:

@@ -14,7 +14,7 @@ from cnnlstm.checkpoint import load_model
 from cnnlstm.data.fashion_mnist import load_split
 from cnnlstm.data.folds import file_sha256, fold_indices, load_folds
 from cnnlstm.errors import CnnLstmError
-from cnnlstm.evaluation.cost import count_parameters, flops_per_image, latency_ms, timed_predict
+from cnnlstm.evaluation.cost import latency_ms, timed_predict
 from cnnlstm.evaluation.metrics import classification_metrics
 from cnnlstm.evaluation.predictions import Predictions, save_predictions
 from cnnlstm.evaluation.sampling import per_class_sample, test_subset
@@ -90,8 +90,6 @@ def evaluate_fold(eval_params: EvalParams, name: str, fold: int, paths: EvalPath
         "model": name,
         "fold": fold,
         "folds_sha256": folds_sha,
-        "params": count_parameters(model),
-        "flops_per_image": flops_per_image(model),
         "heldout": classification_metrics(predictions.heldout_labels, predictions.heldout_probs, source),
         "test": classification_metrics(predictions.test_labels, predictions.test_probs, source),
     }

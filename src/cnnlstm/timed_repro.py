@@ -1,0 +1,70 @@
+"""`dvc repro` with a per-stage wall-clock log: python -m cnnlstm.timed_repro [dvc repro options]
+
+Streams DVC's output unchanged and writes reports/timing/repro-<UTC time>.tsv: one row per stage
+DVC ran (start, seconds from its "Running stage" line to the next stage's or the end), plus a
+`total` row. The seconds include process start-up and DVC's own bookkeeping, which a stage's
+own timers cannot see. A run that resumes an interrupted one writes its own file; the study's
+time is the sum of the files (stages DVC skips cost about nothing).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+TIMING_DIR = Path("reports/timing")
+RUNNING = re.compile(r"^Running stage '([^']+)'")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run(args: list[str], timing_dir: Path = TIMING_DIR) -> int:
+    """Run `dvc repro *args`, echo its output, log each stage's seconds; return DVC's exit code."""
+    timing_dir.mkdir(parents=True, exist_ok=True)
+    log = timing_dir / f"repro-{_now().replace(':', '')}.tsv"
+    stages = 0
+    current: tuple[str, str, float] | None = None  # (stage, started UTC, perf_counter at start)
+    started = time.perf_counter()
+    with subprocess.Popen(
+        ["dvc", "repro", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    ) as process, log.open("w") as out:
+        out.write(f"# dvc repro {' '.join(args)}\n# machine: {_machine()}\nstage\tstarted_utc\tseconds\n")
+        assert process.stdout is not None
+        for line in process.stdout:
+            sys.stdout.write(line)
+            match = RUNNING.match(line)
+            if match:
+                now = time.perf_counter()
+                if current:
+                    out.write(f"{current[0]}\t{current[1]}\t{now - current[2]:.1f}\n")
+                    out.flush()  # a killed run still leaves the stages it finished
+                current = (match.group(1), _now(), now)
+                stages += 1
+        code = process.wait()
+        end = time.perf_counter()
+        if current:
+            out.write(f"{current[0]}\t{current[1]}\t{end - current[2]:.1f}\n")
+        out.write(f"total\t\t{end - started:.1f}\n# dvc exit code {code}\n")
+    print(f"{log}: {stages} stages ran in {end - started:.0f}s (dvc exit code {code})")
+    return code
+
+
+def _machine() -> str:
+    cpu = platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
+        cpu = names[0] if names else cpu
+    return f"{cpu}, {os.cpu_count()} CPUs"
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1:]))
