@@ -9,8 +9,9 @@ export PATH := $(BIN):$(PATH)
 repro: $(STAMP) dataset
 	python -m cnnlstm.timed_repro
 
+# One worker per core; the smoke-run tests share one worker and one pipeline run (tests/conftest.py).
 test: $(STAMP) dataset
-	python -m pytest
+	python -m pytest -n auto --dist loadgroup
 
 bench: $(STAMP) dataset
 	python bench/benchmark.py

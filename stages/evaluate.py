@@ -1,4 +1,8 @@
-"""Stage evaluate: one trained run's predictions, metrics and timings. Usage: python stages/evaluate.py MODEL FOLD"""
+"""Stage evaluate: every fold's predictions, metrics and timings of one model.
+Usage: python stages/evaluate.py MODEL
+
+One stage per model rather than per run: the ten folds share one process start-up (imports cost
+seconds; the study has ten models x ten folds)."""
 
 import argparse
 from pathlib import Path
@@ -12,26 +16,24 @@ from cnnlstm.params import load_params
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("model")
-    parser.add_argument("fold", type=int)
     args = parser.parse_args()
     params = load_params()
     if args.model not in params.all_models:
         raise CnnLstmError(f"unknown model {args.model!r}; known models: {', '.join(params.all_models)}")
-    run = f"{args.model}/fold{args.fold}"
-    paths = EvalPaths(
-        raw_dir=Path("data/raw"),
-        folds=Path("data/folds.npy"),
-        model_file=Path(f"models/{run}.pt"),
-        train_summary=Path(f"logs/train/{run}/run.json"),
-        predictions=Path(f"results/{run}.npz"),
-        metrics=Path(f"metrics/runs/{run}.json"),
-        timings=Path(f"metrics/timings/{run}.json"),
-    )
-    metrics = evaluate_fold(params.eval, args.model, args.fold, paths)
-    held, test = metrics["heldout"], metrics["test"]
-    print(
-        f"{paths.metrics}: held-out accuracy {held['accuracy']:.4f}, test accuracy {test['accuracy']:.4f}"
-    )
+    for fold in params.cv.fold_ids:
+        run = f"{args.model}/fold{fold}"
+        paths = EvalPaths(
+            raw_dir=Path("data/raw"),
+            folds=Path("data/folds.npy"),
+            model_file=Path(f"models/{run}.pt"),
+            train_summary=Path(f"logs/train/{run}/run.json"),
+            predictions=Path(f"results/{run}.npz"),
+            metrics=Path(f"metrics/runs/{run}.json"),
+            timings=Path(f"metrics/timings/{run}.json"),
+        )
+        metrics = evaluate_fold(params.eval, args.model, fold, paths)
+        held, test = metrics["heldout"], metrics["test"]
+        print(f"{paths.metrics}: held-out accuracy {held['accuracy']:.4f}, test accuracy {test['accuracy']:.4f}")
 
 
 if __name__ == "__main__":

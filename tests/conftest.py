@@ -95,3 +95,11 @@ def run_in(repo: Path, *command: str, check: bool = True) -> subprocess.Complete
 
 # Session fixture of the smoke-profile tests (test_gate_e2e, test_queue, test_remote, test_pipeline_e2e): one pipeline run.
 from smoke_fixtures import smoke_repo  # noqa: E402, F401
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `pytest -n N --dist loadgroup` (make test) every test of the smoke run lands on one
+    worker, so the run happens once while the other workers take the unit tests."""
+    for item in items:
+        if "smoke_repo" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("smoke"))

@@ -17,7 +17,7 @@ from cnnlstm.gate.workspace import GIT_IDENTITY, UP_TO_DATE, copy_repo, dvc
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE_PROFILE = REPO / "profiles" / "smoke.yaml"
-REUSE_ENV = "CNNLSTM_SMOKE_DIR"  # a finished `python -m cnnlstm.gate --workdir DIR` run, e.g. from .ci/run
+REUSE_ENV = "CNNLSTM_SMOKE_DIR"  # where .ci/run keeps the smoke run for the gate; a finished run there is reused
 needs_dataset = pytest.mark.skipif(find_source(None) is None, reason="no local Fashion-MNIST copy")
 
 
@@ -35,10 +35,13 @@ def finished_run(folder: str | None) -> Path | None:
 @pytest.fixture(scope="session")
 def smoke_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A repository copy on the smoke profile, reproduced and committed as a user would.
-    The run the gate just made in $CNNLSTM_SMOKE_DIR is reused: the pipeline runs once per CI."""
-    repo = finished_run(os.environ.get(REUSE_ENV))
+    With $CNNLSTM_SMOKE_DIR the run is made there (or reused if finished) and kept: .ci/run then
+    has the gate judge it (`--check`), so the pipeline runs once per CI."""
+    reuse = os.environ.get(REUSE_ENV)
+    repo = finished_run(reuse)
     if repo is None:
-        repo = copy_repo(REPO, tmp_path_factory.mktemp("smoke"))
+        fresh = Path(reuse) if reuse and not Path(reuse).exists() else tmp_path_factory.mktemp("smoke")
+        repo = copy_repo(REPO, fresh)
         write_params(repo, profiled_params(REPO / "params.yaml", SMOKE_PROFILE))
         dvc(repo, "repro")
     git(repo, "add", "-A")

@@ -37,7 +37,7 @@ def save_untrained(path: Path, spec: dict, fold: int, folds_sha256: str) -> None
 
 @pytest.fixture
 def repo(tmp_path: Path, synthetic_raw: Path, base_params: dict, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """params.yaml (2 folds, half the test set, 3 t-SNE images per class), data/, one model file."""
+    """params.yaml (2 folds, half the test set, 3 t-SNE images per class), data/, a model file per fold."""
     root = tmp_path / "repo"
     shutil.copytree(synthetic_raw, root / "data/raw")
     base_params["cv"].update(folds=2, fold_ids=[0, 1])
@@ -46,15 +46,17 @@ def repo(tmp_path: Path, synthetic_raw: Path, base_params: dict, monkeypatch: py
     monkeypatch.chdir(root)
     labels = load_split("data/raw", "train").labels
     save_folds("data/folds.npy", assign_folds(labels, 2, seed=0))
-    save_untrained(Path(f"models/{MODEL}/fold0.pt"), base_params["models"][MODEL], 0, file_sha256("data/folds.npy"))
-    run_json = Path(f"logs/train/{MODEL}/fold0/run.json")
-    run_json.parent.mkdir(parents=True)
-    run_json.write_text(json.dumps({"train_seconds": 1.5}))
+    for fold in (0, 1):
+        save_untrained(Path(f"models/{MODEL}/fold{fold}.pt"), base_params["models"][MODEL], fold,
+                       file_sha256("data/folds.npy"))
+        run_json = Path(f"logs/train/{MODEL}/fold{fold}/run.json")
+        run_json.parent.mkdir(parents=True)
+        run_json.write_text(json.dumps({"train_seconds": 1.5}))
     return root
 
 
-def evaluate(monkeypatch: pytest.MonkeyPatch, model: str = MODEL, fold: int = 0) -> None:
-    monkeypatch.setattr("sys.argv", ["evaluate.py", model, str(fold)])
+def evaluate(monkeypatch: pytest.MonkeyPatch, model: str = MODEL) -> None:
+    monkeypatch.setattr("sys.argv", ["evaluate.py", model])
     runpy.run_path(str(REPO / "stages/evaluate.py"), run_name="__main__")
 
 
@@ -115,6 +117,19 @@ def test_model_file_of_another_fold_is_refused(repo: Path, base_params: dict, mo
 def test_missing_training_summary_is_refused(repo: Path, monkeypatch, capsys) -> None:
     Path(f"logs/train/{MODEL}/fold0/run.json").unlink()
     _expect_error(monkeypatch, capsys, f"logs/train/{MODEL}/fold0/run.json")
+
+
+def test_every_fold_is_evaluated_and_a_missing_one_is_named(repo: Path, monkeypatch, capsys) -> None:
+    evaluate(monkeypatch)
+    for fold in (0, 1):
+        metrics = json.loads(Path(f"metrics/runs/{MODEL}/fold{fold}.json").read_text())
+        assert metrics["fold"] == fold and Path(f"results/{MODEL}/fold{fold}.npz").is_file()
+    Path(f"models/{MODEL}/fold1.pt").unlink()
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate(monkeypatch)
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"models/{MODEL}/fold1.pt" in err
 
 
 def test_unknown_model_is_refused(repo: Path, monkeypatch, capsys) -> None:

@@ -16,7 +16,7 @@ from smoke_fixtures import clone, needs_dataset
 pytestmark = [pytest.mark.slow, needs_dataset]
 QUEUE_TIMEOUT_S = 1200
 PROPOSED_MODEL_AND_DOWNSTREAM = {
-    "train_hybrid@0", "train_hybrid@1", "evaluate_hybrid@0", "evaluate_hybrid@1", "aggregate", "plots", "report",
+    "train_hybrid@0", "train_hybrid@1", "evaluate_hybrid", "aggregate", "plots", "report",
 }
 
 
