@@ -97,6 +97,7 @@ def run_in(repo: Path, *command: str, check: bool = True) -> subprocess.Complete
 from smoke_fixtures import smoke_repo  # noqa: E402, F401
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the group markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under `pytest -n N --dist loadgroup` (make test) every test of the smoke run lands on one
     worker, so the run happens once while the other workers take the unit tests."""

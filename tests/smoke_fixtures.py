@@ -32,6 +32,17 @@ def finished_run(folder: str | None) -> Path | None:
     return Path(folder) if UP_TO_DATE in dvc(folder, "status") else None
 
 
+def _claim(folder: str | None) -> Path | None:
+    """`folder`, created by this process (so a second pytest process never writes into it), or None."""
+    if not folder:
+        return None
+    try:
+        Path(folder).mkdir(parents=True)
+    except FileExistsError:
+        return None
+    return Path(folder)
+
+
 @pytest.fixture(scope="session")
 def smoke_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A repository copy on the smoke profile, reproduced and committed as a user would.
@@ -40,8 +51,7 @@ def smoke_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     reuse = os.environ.get(REUSE_ENV)
     repo = finished_run(reuse)
     if repo is None:
-        fresh = Path(reuse) if reuse and not Path(reuse).exists() else tmp_path_factory.mktemp("smoke")
-        repo = copy_repo(REPO, fresh)
+        repo = copy_repo(REPO, _claim(reuse) or tmp_path_factory.mktemp("smoke"))
         write_params(repo, profiled_params(REPO / "params.yaml", SMOKE_PROFILE))
         dvc(repo, "repro")
     git(repo, "add", "-A")

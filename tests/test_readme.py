@@ -1,0 +1,27 @@
+"""The README publishes the committed study: its headline table must be the generated one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKER = "<!-- headline table: a copy of reports/tables/models.md"
+
+
+def _table_after(text: str, marker: str) -> str:
+    lines = text[text.index(marker):].splitlines()[1:]
+    table = []
+    for line in lines:
+        if not line.startswith("|"):
+            break
+        table.append(line)
+    return "\n".join(table)
+
+
+def test_readme_headline_table_is_the_committed_models_table() -> None:
+    readme = (ROOT / "README.md").read_text()
+    generated = (ROOT / "reports" / "tables" / "models.md").read_text().strip()
+    assert MARKER in readme
+    assert _table_after(readme, MARKER) == generated, (
+        "README's headline table differs from reports/tables/models.md: "
+        "copy the new table into README.md after a study run")
