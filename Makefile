@@ -9,7 +9,7 @@ export PATH := $(BIN):$(PATH)
 repro: $(STAMP) dataset
 	python -m cnnlstm.timed_repro
 
-# One worker per core; the smoke-run tests share one worker and one pipeline run (tests/conftest.py).
+# One worker per core; the smoke-run tests share one pipeline run, made once (tests/smoke_fixtures.py).
 test: $(STAMP) dataset
 	python -m pytest -n auto --dist loadgroup
 

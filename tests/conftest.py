@@ -99,8 +99,8 @@ from smoke_fixtures import smoke_repo  # noqa: E402, F401
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the group markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `pytest -n N --dist loadgroup` (make test) every test of the smoke run lands on one
-    worker, so the run happens once while the other workers take the unit tests."""
+    """Under `pytest -n N --dist loadgroup` (make test) the tests of the smoke run land on at most
+    two workers: those marked with smoke_fixtures.CLONES_GROUP on one, all others on another."""
     for item in items:
-        if "smoke_repo" in getattr(item, "fixturenames", ()):
+        if "smoke_repo" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group("smoke"))

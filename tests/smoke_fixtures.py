@@ -1,10 +1,14 @@
 """One smoke-profile pipeline run per test session, shared by the gate, queue and remote tests.
 
 Imported by tests/conftest.py so that the session-scoped fixture exists once for all modules.
+Under pytest-xdist the smoke tests form two groups (tests/conftest.py): the tests that work in the
+run itself, and those that only clone it (CLONES_GROUP). Whichever worker comes first makes the run
+under a file lock; the other waits for it and reuses it, then the two groups run side by side.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 from pathlib import Path
@@ -18,6 +22,7 @@ from cnnlstm.gate.workspace import GIT_IDENTITY, UP_TO_DATE, copy_repo, dvc
 REPO = Path(__file__).resolve().parents[1]
 SMOKE_PROFILE = REPO / "profiles" / "smoke.yaml"
 REUSE_ENV = "CNNLSTM_SMOKE_DIR"  # where .ci/run keeps the smoke run for the gate; a finished run there is reused
+CLONES_GROUP = "smoke-clones"  # xdist group of the smoke tests that touch only clones of the run
 needs_dataset = pytest.mark.skipif(find_source(None) is None, reason="no local Fashion-MNIST copy")
 
 
@@ -25,22 +30,38 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *GIT_IDENTITY, *args], cwd=repo, capture_output=True, text=True, check=True).stdout
 
 
-def finished_run(folder: str | None) -> Path | None:
+def finished_run(folder: Path) -> Path | None:
     """`folder` if it holds a smoke run that is up to date with its code, else None."""
-    if not folder or not (Path(folder) / "metrics" / "summary.json").is_file():
+    if not (folder / "metrics" / "summary.json").is_file():
         return None
-    return Path(folder) if UP_TO_DATE in dvc(folder, "status") else None
+    return folder if UP_TO_DATE in dvc(folder, "status") else None
 
 
-def _claim(folder: str | None) -> Path | None:
-    """`folder`, created by this process (so a second pytest process never writes into it), or None."""
-    if not folder:
-        return None
+def _claim(folder: Path) -> Path | None:
+    """`folder`, created by this process (so no other process writes into it), or None."""
     try:
-        Path(folder).mkdir(parents=True)
+        folder.mkdir(parents=True)
     except FileExistsError:
         return None
-    return Path(folder)
+    return folder
+
+
+def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """Where this session's smoke run lives: $CNNLSTM_SMOKE_DIR; else, under xdist, a folder that
+    all workers of this test run share; else None (a private temporary folder)."""
+    if os.environ.get(REUSE_ENV):
+        return Path(os.environ[REUSE_ENV])
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    return tmp_path_factory.getbasetemp().parent / f"smoke-{run_id}" if run_id else None
+
+
+def _make_run(folder: Path) -> Path:
+    repo = copy_repo(REPO, folder)
+    write_params(repo, profiled_params(REPO / "params.yaml", SMOKE_PROFILE))
+    dvc(repo, "repro")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "smoke run")
+    return repo
 
 
 @pytest.fixture(scope="session")
@@ -48,15 +69,13 @@ def smoke_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A repository copy on the smoke profile, reproduced and committed as a user would.
     With $CNNLSTM_SMOKE_DIR the run is made there (or reused if finished) and kept: .ci/run then
     has the gate judge it (`--check`), so the pipeline runs once per CI."""
-    reuse = os.environ.get(REUSE_ENV)
-    repo = finished_run(reuse)
-    if repo is None:
-        repo = copy_repo(REPO, _claim(reuse) or tmp_path_factory.mktemp("smoke"))
-        write_params(repo, profiled_params(REPO / "params.yaml", SMOKE_PROFILE))
-        dvc(repo, "repro")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "--allow-empty", "-m", "smoke run")
-    return repo
+    shared = _shared_folder(tmp_path_factory)
+    if shared is None:
+        return _make_run(tmp_path_factory.mktemp("smoke"))
+    shared.parent.mkdir(parents=True, exist_ok=True)
+    with open(shared.parent / f"{shared.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # held until the run is made; closing the file releases it
+        return finished_run(shared) or _make_run(_claim(shared) or tmp_path_factory.mktemp("smoke"))
 
 
 def clone(source: Path, dest: Path, *, share_cache: bool) -> Path:
@@ -66,6 +85,7 @@ def clone(source: Path, dest: Path, *, share_cache: bool) -> Path:
     for key, value in (("user.name", "cnnlstm tests"), ("user.email", "tests@cnnlstm.invalid")):
         git(dest, "config", key, value)  # `dvc exp` commits; CI may have no global identity
     if share_cache:
-        dvc(dest, "config", "--local", "cache.dir", dvc(source, "cache", "dir").strip())
+        # The source's default cache, named without running DVC there: another worker may hold its lock.
+        dvc(dest, "config", "--local", "cache.dir", str(source / ".dvc" / "cache"))
         dvc(dest, "checkout")
     return dest

@@ -11,7 +11,7 @@ import pytest
 
 from cnnlstm.gate.workspace import dvc
 from cnnlstm.params import load_params
-from smoke_fixtures import clone, needs_dataset
+from smoke_fixtures import CLONES_GROUP, clone, needs_dataset
 
 pytestmark = [pytest.mark.slow, needs_dataset]
 QUEUE_TIMEOUT_S = 1200
@@ -32,6 +32,7 @@ def wait_for_queue(repo) -> str:
         time.sleep(5)
 
 
+@pytest.mark.xdist_group(CLONES_GROUP)
 def test_queued_sweep_shows_each_experiments_accuracy(smoke_repo, tmp_path):
     repo = clone(smoke_repo, tmp_path / "sweep", share_cache=True)
     hybrid = load_params(repo / "params.yaml").model["name"]
