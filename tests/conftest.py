@@ -94,13 +94,20 @@ def run_in(repo: Path, *command: str, check: bool = True) -> subprocess.Complete
 
 
 # Session fixture of the smoke-profile tests (test_gate_e2e, test_queue, test_remote, test_pipeline_e2e): one pipeline run.
-from smoke_fixtures import smoke_repo  # noqa: E402, F401
+from smoke_fixtures import CLONES_GROUP, smoke_repo  # noqa: E402, F401
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the group markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `pytest -n N --dist loadgroup` (make test) the tests of the smoke run land on at most
-    two workers: those marked with smoke_fixtures.CLONES_GROUP on one, all others on another."""
+    """Under `make test` (`pytest -n N --dist loadgroup --no-loadscope-reorder`) the tests of the smoke
+    run form two xdist groups: those marked with smoke_fixtures.CLONES_GROUP, and all others ("smoke").
+    "smoke" goes first, so one worker makes the run while the others take the unit tests, and the
+    clones group last, so no worker sits waiting for the run while unit tests are left."""
+    def group(item: pytest.Item) -> str | None:
+        marker = item.get_closest_marker("xdist_group")
+        return marker.args[0] if marker else None
+
     for item in items:
-        if "smoke_repo" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("xdist_group"):
+        if "smoke_repo" in getattr(item, "fixturenames", ()) and group(item) is None:
             item.add_marker(pytest.mark.xdist_group("smoke"))
+    items.sort(key=lambda item: {"smoke": 0, CLONES_GROUP: 2}.get(group(item), 1))  # stable: keeps file order within
