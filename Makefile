@@ -11,7 +11,7 @@ repro: $(STAMP) dataset
 
 # One worker per core; the smoke-run tests share one pipeline run, made once (tests/smoke_fixtures.py).
 test: $(STAMP) dataset
-	python -m pytest -n auto --dist loadgroup --no-loadscope-reorder
+	python -m pytest -n auto --dist loadgroup --no-loadscope-reorder --durations=10
 
 bench: $(STAMP) dataset
 	python bench/benchmark.py

@@ -73,9 +73,16 @@ def smoke_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shared is None:
         return _make_run(tmp_path_factory.mktemp("smoke"))
     shared.parent.mkdir(parents=True, exist_ok=True)
+    test_run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")
+    ready = shared.parent / f"{shared.name}.ready"  # names the test run that made or checked the run
     with open(shared.parent / f"{shared.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # held until the run is made; closing the file releases it
-        return finished_run(shared) or _make_run(_claim(shared) or tmp_path_factory.mktemp("smoke"))
+        if test_run and ready.is_file() and ready.read_text() == test_run:
+            return shared  # no `dvc status` here: another worker's tests may hold the run's DVC lock
+        repo = finished_run(shared) or _make_run(_claim(shared) or tmp_path_factory.mktemp("smoke"))
+        if repo == shared:
+            ready.write_text(test_run)
+        return repo
 
 
 def clone(source: Path, dest: Path, *, share_cache: bool) -> Path:
