@@ -2,8 +2,9 @@
 
 Imported by tests/conftest.py so that the session-scoped fixture exists once for all modules.
 Under pytest-xdist the smoke tests form two groups (tests/conftest.py): the tests that work in the
-run itself, and those that only clone it (CLONES_GROUP). Whichever worker comes first makes the run
-under a file lock; the other waits for it and reuses it, then the two groups run side by side.
+run itself, and the queued sweep (CLONES_GROUP), the longest, which only clones it. Whichever
+worker comes first makes the run under a file lock; the other waits for it and reuses it, then the
+two groups run side by side.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from cnnlstm.gate.workspace import GIT_IDENTITY, UP_TO_DATE, copy_repo, dvc
 REPO = Path(__file__).resolve().parents[1]
 SMOKE_PROFILE = REPO / "profiles" / "smoke.yaml"
 REUSE_ENV = "CNNLSTM_SMOKE_DIR"  # where .ci/run keeps the smoke run for the gate; a finished run there is reused
-CLONES_GROUP = "smoke-clones"  # xdist group of the smoke tests that touch only clones of the run
+CLONES_GROUP = "smoke-clones"  # xdist group of smoke tests that only clone the run: the queued sweep
 needs_dataset = pytest.mark.skipif(find_source(None) is None, reason="no local Fashion-MNIST copy")
 
 

@@ -12,7 +12,7 @@ import pytest
 from cnnlstm.gate.compare import MEAN_ROW
 from cnnlstm.gate.workspace import dvc
 from cnnlstm.params import load_params
-from smoke_fixtures import CLONES_GROUP, REPO, clone, needs_dataset
+from smoke_fixtures import REPO, clone, needs_dataset
 
 pytestmark = [pytest.mark.slow, needs_dataset]
 
@@ -60,7 +60,6 @@ def test_gate_passes_on_the_repository(smoke_repo, tmp_path):
     assert "| model | metric | baseline | now | change | tolerance | verdict |" in summary.read_text()
 
 
-@pytest.mark.xdist_group(CLONES_GROUP)
 def test_gate_fails_when_a_model_trains_on_shuffled_labels(smoke_repo, tmp_path):
     planted = clone(smoke_repo, tmp_path / "planted", share_cache=True)
     (planted / "stages" / "train_shuffled.py").write_text(SHUFFLED_TRAINING)
