@@ -38,15 +38,6 @@ def finished_run(folder: Path) -> Path | None:
     return folder if UP_TO_DATE in dvc(folder, "status") else None
 
 
-def _claim(folder: Path) -> Path | None:
-    """`folder`, created by this process (so no other process writes into it), or None."""
-    try:
-        folder.mkdir(parents=True)
-    except FileExistsError:
-        return None
-    return folder
-
-
 def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
     """Where this session's smoke run lives: $CNNLSTM_SMOKE_DIR; else, under xdist, a folder that
     all workers of this test run share; else None (a private temporary folder)."""
@@ -80,7 +71,8 @@ def smoke_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # held until the run is made; closing the file releases it
         if test_run and ready.is_file() and ready.read_text() == test_run:
             return shared  # no `dvc status` here: another worker's tests may hold the run's DVC lock
-        repo = finished_run(shared) or _make_run(_claim(shared) or tmp_path_factory.mktemp("smoke"))
+        # A folder left half-made (an interrupted session) is not reused: this run goes elsewhere.
+        repo = finished_run(shared) or _make_run(tmp_path_factory.mktemp("smoke") if shared.exists() else shared)
         if repo == shared:
             ready.write_text(test_run)
         return repo

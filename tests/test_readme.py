@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from conftest import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
 MARKER = "<!-- headline table: a copy of reports/tables/models.md"
 
 
@@ -19,8 +18,8 @@ def _table_after(text: str, marker: str) -> str:
 
 
 def test_readme_headline_table_is_the_committed_models_table() -> None:
-    readme = (ROOT / "README.md").read_text()
-    generated = (ROOT / "reports" / "tables" / "models.md").read_text().strip()
+    readme = (REPO / "README.md").read_text()
+    generated = (REPO / "reports" / "tables" / "models.md").read_text().strip()
     assert MARKER in readme
     assert _table_after(readme, MARKER) == generated, (
         "README's headline table differs from reports/tables/models.md: "
