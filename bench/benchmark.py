@@ -24,11 +24,11 @@ import measure  # noqa: E402
 import naive  # noqa: E402
 
 from cnnlstm.data.fashion_mnist import load_split  # noqa: E402
-from cnnlstm.errors import exit_on_error  # noqa: E402
+from cnnlstm.core.errors import exit_on_error  # noqa: E402
 from cnnlstm.models.configs import parse_config  # noqa: E402
 from cnnlstm.models.registry import build_model  # noqa: E402
-from cnnlstm.params import Params, load_params  # noqa: E402
-from cnnlstm.training.device import Runtime, resolve_runtime  # noqa: E402
+from cnnlstm.core.params import Params, load_params  # noqa: E402
+from cnnlstm.core.runtime import Runtime, resolve_runtime  # noqa: E402
 
 BIG_BATCH = 1000  # the batched-inference size
 TRAIN_FLOPS_PER_FORWARD = 3  # forward + backward (gradients of inputs and of weights)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from cnnlstm.training.device import cpu_has_bf16
+from cnnlstm.core.runtime import cpu_has_bf16
 
 
 def cpu_model() -> str:

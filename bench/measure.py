@@ -17,9 +17,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from cnnlstm.inference import predict_logits
-from cnnlstm.params import TrainParams
-from cnnlstm.training.device import Runtime
+from cnnlstm.core.inference import predict_logits
+from cnnlstm.core.params import TrainParams
+from cnnlstm.core.runtime import Runtime
 from cnnlstm.training.loop import train_one_epoch
 from cnnlstm.training.progress import Progress
 from cnnlstm.training.run import make_optimizer

@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
-from cnnlstm.atomic import write_json
-from cnnlstm.errors import exit_on_error
-from cnnlstm.evaluation.aggregate import summarize
-from cnnlstm.evaluation.pairs import model_configs
-from cnnlstm.evaluation.study import StudyPaths, fold_sizes, load_study
-from cnnlstm.evaluation.tables import write_tables
-from cnnlstm.params import load_params
+from cnnlstm.core.atomic import write_json
+from cnnlstm.core.errors import exit_on_error
+from cnnlstm.study.aggregate import summarize
+from cnnlstm.study.pairs import model_configs
+from cnnlstm.study.runs import StudyPaths, fold_sizes, load_study
+from cnnlstm.study.tables import write_tables
+from cnnlstm.core.params import load_params
 
 
 @exit_on_error

@@ -1,8 +1,8 @@
 """Stage download: fill data/raw with the four official Fashion-MNIST files, verified."""
 
 from cnnlstm.data.source import fetch_raw
-from cnnlstm.errors import exit_on_error
-from cnnlstm.params import load_params
+from cnnlstm.core.errors import exit_on_error
+from cnnlstm.core.params import load_params
 
 
 @exit_on_error

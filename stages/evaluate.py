@@ -7,9 +7,9 @@ seconds; the study has ten models x ten folds)."""
 import argparse
 from pathlib import Path
 
-from cnnlstm.errors import CnnLstmError, exit_on_error
+from cnnlstm.core.errors import CnnLstmError, exit_on_error
 from cnnlstm.evaluation.evaluate import EvalPaths, evaluate_fold
-from cnnlstm.params import load_params
+from cnnlstm.core.params import load_params
 
 
 @exit_on_error

@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from cnnlstm.errors import exit_on_error
-from cnnlstm.evaluation.jsonio import read_summary
-from cnnlstm.evaluation.plots import make_plots
-from cnnlstm.evaluation.study import StudyPaths, load_study
-from cnnlstm.params import load_params
+from cnnlstm.core.errors import exit_on_error
+from cnnlstm.core.jsonio import read_summary
+from cnnlstm.figures.plots import make_plots
+from cnnlstm.study.runs import StudyPaths, load_study
+from cnnlstm.core.params import load_params
 
 
 @exit_on_error

@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from cnnlstm.atomic import write_text
-from cnnlstm.errors import exit_on_error
-from cnnlstm.evaluation.report import build_report
-from cnnlstm.evaluation.jsonio import read_summary
-from cnnlstm.params import load_params
+from cnnlstm.core.atomic import write_text
+from cnnlstm.core.errors import exit_on_error
+from cnnlstm.report.build import build_report
+from cnnlstm.core.jsonio import read_summary
+from cnnlstm.core.params import load_params
 
 REPORT = Path("reports/REPORT.md")
 

@@ -4,8 +4,8 @@ import numpy as np
 
 from cnnlstm.data.fashion_mnist import load_split
 from cnnlstm.data.folds import assign_folds, save_folds
-from cnnlstm.errors import exit_on_error
-from cnnlstm.params import load_params
+from cnnlstm.core.errors import exit_on_error
+from cnnlstm.core.params import load_params
 
 
 @exit_on_error

@@ -3,8 +3,8 @@
 import argparse
 from pathlib import Path
 
-from cnnlstm.errors import CnnLstmError, exit_on_error
-from cnnlstm.params import load_params
+from cnnlstm.core.errors import CnnLstmError, exit_on_error
+from cnnlstm.core.params import load_params
 from cnnlstm.training.run import RunPaths, train_run
 
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 import yaml
 
-from cnnlstm.params import load_params
-from cnnlstm.training.device import resolve_runtime
+from cnnlstm.core.params import load_params
+from cnnlstm.core.runtime import resolve_runtime
 from conftest import REPO, synthetic_split
 
 TINY = {"name": "tiny", "family": "cnn_lstm", "channels": [4], "hidden": 8}

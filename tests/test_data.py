@@ -12,7 +12,7 @@ import pytest
 from cnnlstm.data import source
 from cnnlstm.data.fashion_mnist import CLASSES, load_split
 from cnnlstm.data.idx import parse_idx
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 from conftest import idx_bytes, write_idx_gz
 
 

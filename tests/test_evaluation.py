@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from cnnlstm.atomic import write_json
+from cnnlstm.core.atomic import write_json
 from cnnlstm.data.folds import file_sha256, save_folds
 from cnnlstm.evaluation.metrics import classification_metrics
 from cnnlstm.evaluation.predictions import Predictions, load_predictions, save_predictions
@@ -145,8 +145,8 @@ def test_reported_metrics_agree_with_an_independent_recomputation(fake_study: Pa
 
 
 def test_pairs_follow_the_study_list(tmp_path: Path, base_params: dict) -> None:
-    from cnnlstm.evaluation.pairs import comparison_pairs
-    from cnnlstm.params import parse_params
+    from cnnlstm.study.pairs import comparison_pairs
+    from cnnlstm.core.params import parse_params
 
     params = parse_params({**base_params, "study": {"models": ["cnn16", "cnn16_lstm"]}})
     keys = {(p.question, p.key) for p in comparison_pairs(params)}

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from cnnlstm.evaluation.report import verdict
+from cnnlstm.report.build import verdict
 from test_evaluation import REPO, run_stage, write_fake_study
 
 STUDY = ["cnn32", "lstm", "cnn32_bilstm"]

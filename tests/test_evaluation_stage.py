@@ -14,15 +14,15 @@ import torch
 import yaml
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, log_loss, roc_auc_score
 
-from cnnlstm.checkpoint import load_model, save_model
+from cnnlstm.models.checkpoint import load_model, save_model
 from cnnlstm.data.fashion_mnist import load_split
 from cnnlstm.data.folds import assign_folds, file_sha256, fold_indices, save_folds
-from cnnlstm.evaluation.cost import architecture_cost
+from cnnlstm.models.cost import architecture_cost
 from cnnlstm.evaluation.predictions import load_predictions
-from cnnlstm.inference import predict_logits
+from cnnlstm.core.inference import predict_logits
 from cnnlstm.models.configs import parse_config
 from cnnlstm.models.registry import build_model
-from cnnlstm.training.device import resolve_runtime
+from cnnlstm.core.runtime import resolve_runtime
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "cnn16"

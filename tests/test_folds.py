@@ -8,7 +8,7 @@ import pytest
 from cnnlstm.data.fashion_mnist import load_split
 from cnnlstm.data.folds import UNUSED, assign_folds, fold_indices, load_folds, save_folds
 from cnnlstm.data.source import find_source
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 
 
 @pytest.fixture(scope="module")

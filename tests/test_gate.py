@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.gate.__main__ import main
 from cnnlstm.gate.baseline import changed_params, check_folds, check_protocol, load_baseline, write_baseline
 from cnnlstm.gate.compare import (
     MEAN_ROW, Check, Tolerance, compare, format_markdown, format_table, gated_metrics, load_tolerances, verdict,
 )
 from cnnlstm.gate.profile import load_mapping, profiled_params, protocol_sha256
-from cnnlstm.params import parse_params
+from cnnlstm.core.params import parse_params
 
 REPO = Path(__file__).resolve().parents[1]
 ACC = Tolerance("cv.accuracy.mean", "higher", 0.03)

@@ -11,7 +11,7 @@ import pytest
 
 from cnnlstm.gate.compare import MEAN_ROW
 from cnnlstm.gate.workspace import dvc
-from cnnlstm.params import load_params
+from cnnlstm.core.params import load_params
 from smoke_fixtures import REPO, clone, needs_dataset
 
 pytestmark = [pytest.mark.slow, needs_dataset]

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.evaluation.metrics import classification_metrics, rounded
 
 

@@ -8,7 +8,7 @@ import torch
 from cnnlstm.models.configs import FAMILIES, parse_config
 from cnnlstm.models.registry import build_model
 from cnnlstm.models.cnn_lstm import ConvRowReader
-from cnnlstm.params import load_params
+from cnnlstm.core.params import load_params
 
 PARAMS = load_params("params.yaml")
 VARIANTS = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.models.configs import parse_config
-from cnnlstm.params import load_params, parse_params
+from cnnlstm.core.params import load_params, parse_params
 
 
 def test_repository_params_are_valid():

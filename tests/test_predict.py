@@ -18,15 +18,15 @@ import pytest
 import torch
 from PIL import Image
 
-from cnnlstm.atomic import write_json
-from cnnlstm.checkpoint import load_model, save_model
+from cnnlstm.core.atomic import write_json
+from cnnlstm.models.checkpoint import load_model, save_model
 from cnnlstm.cli import main
 from cnnlstm.data.fashion_mnist import CLASSES, load_split
 from cnnlstm.data.source import find_source
-from cnnlstm.inference import predict_logits, to_pixels
+from cnnlstm.core.inference import predict_logits, to_pixels
 from cnnlstm.models.configs import parse_config
 from cnnlstm.models.registry import build_model
-from cnnlstm.training.device import resolve_runtime
+from cnnlstm.core.runtime import resolve_runtime
 
 from conftest import REPO
 from test_prediction_images import png_header_only

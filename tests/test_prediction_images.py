@@ -13,7 +13,7 @@ from PIL import Image
 
 from cnnlstm.data.fashion_mnist import load_split
 from cnnlstm.data.source import find_source
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.prediction.images import read_image
 from cnnlstm.prediction.preprocess import needs_inversion, to_fashion_mnist
 

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnlstm.atomic import write_json
-from cnnlstm.checkpoint import FORMAT, save_model, save_torch
-from cnnlstm.errors import CnnLstmError
-from cnnlstm.inference import predict_logits
+from cnnlstm.core.atomic import write_json
+from cnnlstm.models.checkpoint import FORMAT, save_model, save_torch
+from cnnlstm.core.errors import CnnLstmError
+from cnnlstm.core.inference import predict_logits
 from cnnlstm.models.configs import parse_config
 from cnnlstm.models.registry import build_model
 from cnnlstm.prediction.models import load_predictor, resolve_model
-from cnnlstm.training.device import resolve_runtime
+from cnnlstm.core.runtime import resolve_runtime
 
 TINY = {"family": "cnn", "channels": [4, 8], "hidden": 16}
 CPU = resolve_runtime("cpu", "fp32")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.gate.profile import deep_merge, load_mapping, profiled_params, protocol_sha256, write_params
 from cnnlstm.gate.workspace import copy_repo, stage_env
-from cnnlstm.params import load_params
+from cnnlstm.core.params import load_params
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "profiles/smoke.yaml"

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from cnnlstm.gate.workspace import dvc
-from cnnlstm.params import load_params
+from cnnlstm.core.params import load_params
 from smoke_fixtures import CLONES_GROUP, clone, needs_dataset
 
 pytestmark = [pytest.mark.slow, needs_dataset]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cnnlstm.evaluation.stats import cohens_dz, corrected_ttest, paired_comparison, wilcoxon_p
+from cnnlstm.study.stats import cohens_dz, corrected_ttest, paired_comparison, wilcoxon_p
 
 D = np.array([0.01, 0.02, 0.015, 0.005, 0.03])
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 import yaml
 
-from cnnlstm.checkpoint import load_model
+from cnnlstm.models.checkpoint import load_model
 from cnnlstm.data.folds import assign_folds, save_folds
 from conftest import REPO, synthetic_split, write_idx_gz
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from cnnlstm.errors import exit_on_error
+from cnnlstm.core.errors import exit_on_error
 from cnnlstm.prediction import command as predict
 
 COMMANDS = {"predict": predict}

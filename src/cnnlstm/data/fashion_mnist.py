@@ -8,9 +8,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from cnnlstm.atomic import atomic_path
+from cnnlstm.core.atomic import atomic_path
 from cnnlstm.data.idx import parse_idx, read_gz
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 
 CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

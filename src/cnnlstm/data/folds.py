@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
-from cnnlstm.atomic import atomic_path
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.atomic import atomic_path
+from cnnlstm.core.errors import CnnLstmError
 
 UNUSED = -1  # images left out by cv.subset
 

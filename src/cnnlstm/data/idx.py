@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 
 UBYTE = 0x08  # the only data type the Fashion-MNIST files use
 

@@ -9,9 +9,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from cnnlstm.atomic import atomic_dir
+from cnnlstm.core.atomic import atomic_dir
 from cnnlstm.data.idx import read_gz
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 
 # SHA-256 of the *decompressed* files: Debian recompressed the .gz files, so only content is stable.
 SHA256 = {

@@ -9,18 +9,18 @@ from typing import Any
 
 import torch
 
-from cnnlstm.atomic import write_json
-from cnnlstm.checkpoint import load_model
+from cnnlstm.core.atomic import write_json
+from cnnlstm.models.checkpoint import load_model
 from cnnlstm.data.fashion_mnist import load_split
 from cnnlstm.data.folds import file_sha256, fold_indices, load_folds
-from cnnlstm.errors import CnnLstmError
-from cnnlstm.evaluation.cost import latency_ms, timed_predict
+from cnnlstm.core.errors import CnnLstmError
+from cnnlstm.models.cost import latency_ms, timed_predict
 from cnnlstm.evaluation.metrics import classification_metrics
 from cnnlstm.evaluation.predictions import Predictions, save_predictions
 from cnnlstm.evaluation.sampling import per_class_sample, test_subset
-from cnnlstm.inference import predict_logits
-from cnnlstm.params import EvalParams
-from cnnlstm.training.device import resolve_runtime
+from cnnlstm.core.inference import predict_logits
+from cnnlstm.core.params import EvalParams
+from cnnlstm.core.runtime import resolve_runtime
 
 
 @dataclasses.dataclass(frozen=True)

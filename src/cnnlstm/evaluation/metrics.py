@@ -20,7 +20,7 @@ from sklearn.metrics import (
 )
 
 from cnnlstm.data.fashion_mnist import CLASSES
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 
 DIGITS = 6
 # Scalar metrics aggregated over folds; all but log_loss are better when higher.

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlstm.atomic import atomic_path
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.atomic import atomic_path
+from cnnlstm.core.errors import CnnLstmError
 
 NUM_CLASSES = 10
 

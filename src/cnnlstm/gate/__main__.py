@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cnnlstm.errors import CnnLstmError, exit_on_error
+from cnnlstm.core.errors import CnnLstmError, exit_on_error
 from cnnlstm.gate.baseline import changed_params, check_folds, check_protocol, load_baseline, write_baseline
 from cnnlstm.gate.compare import (
     Tolerance, compare, format_markdown, format_table, gated_metrics, load_tolerances, verdict,

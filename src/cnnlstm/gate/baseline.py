@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cnnlstm.atomic import write_json
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.atomic import write_json
+from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.gate.compare import Metrics
 
 FORMAT = 1

@@ -8,7 +8,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.gate.profile import load_mapping
 
 Metrics = dict[str, dict[str, float]]  # model name -> metric path -> value

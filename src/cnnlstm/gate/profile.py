@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from cnnlstm.errors import CnnLstmError
-from cnnlstm.params import parse_params, read_yaml
+from cnnlstm.core.errors import CnnLstmError
+from cnnlstm.core.params import parse_params, read_yaml
 
 
 def load_mapping(path: str | Path) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 
 LOG_TAIL_LINES = 40
 UP_TO_DATE = "Data and pipelines are up to date."  # what `dvc status` prints when nothing would rerun

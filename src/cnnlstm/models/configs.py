@@ -7,8 +7,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from cnnlstm.errors import CnnLstmError
-from cnnlstm.params import from_dict
+from cnnlstm.core.errors import CnnLstmError
+from cnnlstm.core.params import from_dict
 
 
 def _positive(section: str, key: str, values: tuple[int, ...] | int) -> None:

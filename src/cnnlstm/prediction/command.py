@@ -13,12 +13,12 @@ import numpy as np
 import torch
 
 from cnnlstm.data.fashion_mnist import CLASSES
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.prediction.explain import occlusion_map, saliency_path, save_explanation
 from cnnlstm.prediction.images import DEFAULT_MAX_PIXELS, read_image
 from cnnlstm.prediction.models import Predictor, load_predictor
 from cnnlstm.prediction.preprocess import INVERT_CHOICES, to_fashion_mnist
-from cnnlstm.training.device import resolve_runtime
+from cnnlstm.core.runtime import resolve_runtime
 
 HELP = "classify image files with a trained model of the study"
 DESCRIPTION = """\

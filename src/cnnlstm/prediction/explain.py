@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from cnnlstm.atomic import atomic_path
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.atomic import atomic_path
+from cnnlstm.core.errors import CnnLstmError
 
 PATCH = 6  # pixels blacked out at a time: about the width of a sleeve or a heel
 STRIDE = 2  # 12 x 12 = 144 occluded copies per image

@@ -9,7 +9,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps
 
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 
 DEFAULT_MAX_PIXELS = 50_000_000  # a 50-megapixel photo decodes to ~150 MB of RGB; larger is refused
 WORKING_SIDE = 1024  # huge photos are shrunk to this longest side first: the model sees 28 pixels

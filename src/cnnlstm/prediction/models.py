@@ -14,10 +14,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnnlstm.checkpoint import load_model
-from cnnlstm.errors import CnnLstmError
-from cnnlstm.inference import predict_logits
-from cnnlstm.training.device import Runtime
+from cnnlstm.models.checkpoint import load_model
+from cnnlstm.core.errors import CnnLstmError
+from cnnlstm.core.inference import predict_logits
+from cnnlstm.core.runtime import Runtime
 
 _FOLD_FILE = re.compile(r"fold(\d+)\.pt")
 

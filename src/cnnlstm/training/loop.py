@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlstm.errors import CnnLstmError
-from cnnlstm.inference import predict_logits, to_pixels
-from cnnlstm.params import TrainParams
+from cnnlstm.core.errors import CnnLstmError
+from cnnlstm.core.inference import predict_logits, to_pixels
+from cnnlstm.core.params import TrainParams
 from cnnlstm.training.augment import augment_batch
-from cnnlstm.training.device import Runtime
+from cnnlstm.core.runtime import Runtime
 from cnnlstm.training.progress import Progress
 
 

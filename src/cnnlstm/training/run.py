@@ -15,14 +15,14 @@ import torch
 from dvclive import Live
 from sklearn.model_selection import train_test_split
 
-from cnnlstm.atomic import write_json
-from cnnlstm.checkpoint import load_torch, save_model, save_torch
+from cnnlstm.core.atomic import write_json
+from cnnlstm.models.checkpoint import load_torch, save_model, save_torch
 from cnnlstm.data.fashion_mnist import load_split
 from cnnlstm.data.folds import file_sha256, fold_indices, load_folds
 from cnnlstm.models.configs import parse_config
 from cnnlstm.models.registry import build_model
-from cnnlstm.params import Params, TrainParams
-from cnnlstm.training.device import Runtime, resolve_runtime
+from cnnlstm.core.params import Params, TrainParams
+from cnnlstm.core.runtime import Runtime, resolve_runtime
 from cnnlstm.training.loop import check_finite, train_one_epoch, validate
 from cnnlstm.training.progress import Progress
 from cnnlstm.training.seeding import derive_seed, seed_everything

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 
 
 def read_json(path: Path, folds_sha256: str | None = None) -> dict[str, Any]:

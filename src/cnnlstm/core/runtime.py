@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import torch
 
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 
 
 class Runtime(NamedTuple):

@@ -13,7 +13,7 @@ from matplotlib import ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from cnnlstm.atomic import atomic_path  # noqa: E402
+from cnnlstm.core.atomic import atomic_path  # noqa: E402
 from cnnlstm.data.fashion_mnist import CLASSES  # noqa: E402
 
 DPI = 110

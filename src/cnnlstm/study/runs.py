@@ -10,8 +10,8 @@ import numpy as np
 
 from cnnlstm.data.fashion_mnist import CLASSES
 from cnnlstm.data.folds import UNUSED, file_sha256, load_folds
-from cnnlstm.errors import CnnLstmError
-from cnnlstm.evaluation.jsonio import read_json
+from cnnlstm.core.errors import CnnLstmError
+from cnnlstm.core.jsonio import read_json
 from cnnlstm.evaluation.predictions import Predictions, load_predictions
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from cnnlstm.atomic import write_text
-from cnnlstm.evaluation import figures, plot_data
-from cnnlstm.evaluation.study import Run, StudyPaths, worst_class
+from cnnlstm.core.atomic import write_text
+from cnnlstm.figures import figures, plot_data
+from cnnlstm.study.runs import Run, StudyPaths, worst_class
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnlstm.training.device import Runtime
+from cnnlstm.core.runtime import Runtime
 
 
 def to_pixels(images: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.errors import CnnLstmError
 
 SECTIONS = ("data", "cv", "train", "model", "models", "study", "eval")
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import pandas as pd
 
-from cnnlstm.atomic import write_text
-from cnnlstm.evaluation.formatting import format_p, plus_minus
+from cnnlstm.core.atomic import write_text
+from cnnlstm.study.formatting import format_p, plus_minus
 from cnnlstm.evaluation.metrics import SCALAR_METRICS
-from cnnlstm.evaluation.questions import COMPARED_METRICS, QUESTIONS
-from cnnlstm.evaluation.study import Run, per_class_cv, timing_summary
+from cnnlstm.study.questions import COMPARED_METRICS, QUESTIONS
+from cnnlstm.study.runs import Run, per_class_cv, timing_summary
 
 def model_table(summary: dict[str, Any], study: dict[str, list[Run]], families: dict[str, str]) -> pd.DataFrame:
     """One row per model: mean and std over folds, fold-ensemble test metrics, cost."""

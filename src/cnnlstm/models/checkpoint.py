@@ -11,8 +11,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnlstm.atomic import atomic_path
-from cnnlstm.errors import CnnLstmError
+from cnnlstm.core.atomic import atomic_path
+from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.models.configs import parse_config
 from cnnlstm.models.registry import build_model
 

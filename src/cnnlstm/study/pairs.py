@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from cnnlstm.models.configs import parse_config
-from cnnlstm.params import Params
+from cnnlstm.core.params import Params
 
 RECURRENT_CONV_FAMILIES = ("cnn_lstm", "sequencer")  # a CNN front end followed by recurrent layers
 

@@ -6,13 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from cnnlstm.evaluation.cost import architecture_cost
+from cnnlstm.models.cost import architecture_cost
 from cnnlstm.evaluation.metrics import SCALAR_METRICS, classification_metrics, rounded
-from cnnlstm.evaluation.pairs import comparison_pairs, is_hybrid, model_configs
-from cnnlstm.evaluation.questions import COMPARED_METRICS, PUBLISHED_ROW_LSTM_ACCURACY
-from cnnlstm.evaluation.stats import paired_comparison
-from cnnlstm.evaluation.study import Run, ensemble_probs
-from cnnlstm.params import Params
+from cnnlstm.study.pairs import comparison_pairs, is_hybrid, model_configs
+from cnnlstm.study.questions import COMPARED_METRICS, PUBLISHED_ROW_LSTM_ACCURACY
+from cnnlstm.study.stats import paired_comparison
+from cnnlstm.study.runs import Run, ensemble_probs
+from cnnlstm.core.params import Params
 
 SUMMARY_STATISTICS = ("mean_diff", "ci95_low", "ci95_high", "p_ttest", "p_wilcoxon", "cohens_dz", "wins", "folds")
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from cnnlstm.evaluation.formatting import format_p
-from cnnlstm.evaluation.questions import PUBLISHED_ROW_LSTM_ACCURACY, QUESTIONS
+from cnnlstm.study.formatting import format_p
+from cnnlstm.study.questions import PUBLISHED_ROW_LSTM_ACCURACY, QUESTIONS
 
 ALPHA = 0.05  # two-sided significance level of the corrected resampled t-test
 TITLES = {q.key: q.title for q in QUESTIONS}

@@ -10,8 +10,8 @@ import pandas as pd
 from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
 from cnnlstm.data.fashion_mnist import CLASSES
-from cnnlstm.errors import CnnLstmError
-from cnnlstm.evaluation.study import Run, StudyPaths, ensemble_probs, timing_summary
+from cnnlstm.core.errors import CnnLstmError
+from cnnlstm.study.runs import Run, StudyPaths, ensemble_probs, timing_summary
 
 # ROC curves are sampled on this FPR grid (log-spaced near 0, where good classifiers differ)
 # so that the data files stay small and every model's curve has the same x values.

@@ -12,9 +12,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from cnnlstm.inference import predict_logits
+from cnnlstm.core.inference import predict_logits
 from cnnlstm.models.registry import build_model
-from cnnlstm.training.device import Runtime
+from cnnlstm.core.runtime import Runtime
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -1,0 +1,1 @@
+"""Small shared pieces every layer uses: params, runtime, inference, errors, atomic writes."""

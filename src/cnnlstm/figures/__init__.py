@@ -1,0 +1,1 @@
+"""Figures of the study and their data for dvc plots."""

@@ -1,0 +1,1 @@
+"""Cross-fold statistics, comparisons and tables of the whole study."""
