@@ -13,21 +13,23 @@ import yaml
 from cnnlstm.core.errors import CnnLstmError
 
 SECTIONS = ("data", "cv", "train", "model", "models", "study", "eval")
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "bf16", "fp32")
 
 T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
 class DataParams:
-    source: str | None = None  # folder holding the four .gz files; None: search the defaults
+    source: str | None  # folder holding the four .gz files; None: search the usual places
 
 
 @dataclasses.dataclass(frozen=True)
 class CvParams:
-    folds: int = 10
-    seed: int = 0
-    fold_ids: tuple[int, ...] = tuple(range(10))
-    subset: float = 1.0  # stratified fraction of the training images used at all (smoke runs)
+    folds: int
+    seed: int
+    fold_ids: tuple[int, ...]
+    subset: float  # stratified fraction of the training images used at all (smoke runs)
 
     def __post_init__(self) -> None:
         if self.folds < 2:
@@ -42,9 +44,9 @@ class CvParams:
 
 @dataclasses.dataclass(frozen=True)
 class AugmentParams:
-    crop_padding: int = 2  # random crop after zero padding by this many pixels; 0: off
-    hflip: bool = True
-    erasing: float = 0.0  # probability of erasing one random rectangle; 0: off
+    crop_padding: int  # random crop after zero padding by this many pixels; 0: off
+    hflip: bool
+    erasing: float  # probability of erasing one random rectangle; 0: off
 
     def __post_init__(self) -> None:
         if self.crop_padding < 0:
@@ -55,25 +57,25 @@ class AugmentParams:
 
 @dataclasses.dataclass(frozen=True)
 class TrainParams:
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
-    precision: str = "auto"  # auto: bf16 autocast where the hardware has it | bf16 | fp32
-    threads: int = 0  # CPU threads; 0: one per core
-    epochs: int = 8
-    batch_size: int = 128
-    optimizer: str = "adamw"  # adamw | sgd
-    lr: float = 3e-3
-    schedule: str = "onecycle"  # onecycle | cosine | constant
-    weight_decay: float = 0.01
-    label_smoothing: float = 0.1
-    val_fraction: float = 0.05  # carved from the training part of each fold, for epoch selection
-    augment: AugmentParams = AugmentParams()
+    seed: int
+    device: str  # auto | cpu | cuda
+    precision: str  # auto: bf16 autocast where the hardware has it | bf16 | fp32
+    threads: int  # CPU threads; 0: one per core
+    epochs: int
+    batch_size: int
+    optimizer: str  # adamw | sgd
+    lr: float
+    schedule: str  # onecycle | cosine | constant
+    weight_decay: float
+    label_smoothing: float
+    val_fraction: float  # carved from the training part of each fold, for epoch selection
+    augment: AugmentParams
 
     def __post_init__(self) -> None:
-        _choice("train.device", self.device, ("auto", "cpu", "cuda"))
-        _choice("train.precision", self.precision, ("auto", "bf16", "fp32"))
-        _choice("train.optimizer", self.optimizer, ("adamw", "sgd"))
-        _choice("train.schedule", self.schedule, ("onecycle", "cosine", "constant"))
+        check_choice("train.device", self.device, DEVICES)
+        check_choice("train.precision", self.precision, PRECISIONS)
+        check_choice("train.optimizer", self.optimizer, ("adamw", "sgd"))
+        check_choice("train.schedule", self.schedule, ("onecycle", "cosine", "constant"))
         for key in ("epochs", "batch_size"):
             if getattr(self, key) <= 0:
                 raise CnnLstmError(f"train.{key}: must be > 0, got {getattr(self, key)}")
@@ -91,11 +93,15 @@ class TrainParams:
 
 @dataclasses.dataclass(frozen=True)
 class EvalParams:
-    batch_size: int = 256  # 128-256 keep activations in the CPU cache; 1,000 is 0.85x as fast
-    test_subset: float = 1.0  # stratified fraction of the official test set evaluated (smoke runs)
-    tsne_per_class: int = 100  # test images per class whose features are kept for t-SNE
+    device: str  # auto | cpu | cuda
+    precision: str  # of inference: fp32 gives the same metrics on every CPU; auto | bf16 trade that for speed
+    batch_size: int  # 128-256 keep activations in the CPU cache; 1,000 is 0.85x as fast
+    test_subset: float  # stratified fraction of the official test set evaluated (smoke runs)
+    tsne_per_class: int  # test images per class whose features are kept for t-SNE
 
     def __post_init__(self) -> None:
+        check_choice("eval.device", self.device, DEVICES)
+        check_choice("eval.precision", self.precision, PRECISIONS)
         if self.batch_size <= 0:
             raise CnnLstmError(f"eval.batch_size: must be > 0, got {self.batch_size}")
         if not 0.0 < self.test_subset <= 1.0:
@@ -133,7 +139,7 @@ class Params:
         raise CnnLstmError(f"unknown model {name!r}; known models: {known}")
 
 
-def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
+def check_choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise CnnLstmError(f"{key}: must be one of {', '.join(allowed)}, got {value!r}")
 
@@ -161,7 +167,8 @@ def _check_type(key: str, value: Any, annotation: Any) -> Any:
 
 
 def from_dict(cls: type[T], raw: Any, section: str) -> T:
-    """Build dataclass `cls` from a params mapping; unknown or mistyped keys are errors."""
+    """Build dataclass `cls` from a params mapping; unknown, missing or mistyped keys are errors.
+    The dataclasses have no defaults: params.yaml is the one place every setting lives."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -171,6 +178,9 @@ def from_dict(cls: type[T], raw: Any, section: str) -> T:
     unknown = sorted(set(raw) - fields)
     if unknown:
         raise CnnLstmError(f"{section}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(fields))}")
+    missing = [f.name for f in dataclasses.fields(cls) if f.name not in raw]
+    if missing:
+        raise CnnLstmError(f"{section}.{missing[0]}: missing (every setting must be in params.yaml)")
     values = {k: _check_type(f"{section}.{k}", v, hints[k]) for k, v in raw.items()}
     return cls(**values)
 
@@ -197,6 +207,9 @@ def _parse(raw: Any) -> Params:
         raise CnnLstmError("models: must map each model name to its config mapping")
     if model["name"] in models:
         raise CnnLstmError(f"models.{model['name']}: clashes with model.name (the proposed hybrid)")
+    for section in SECTIONS:
+        if section not in raw:
+            raise CnnLstmError(f"{section}: missing (every setting must be in params.yaml)")
     study = (raw.get("study") or {}).get("models", [])
     if set(raw.get("study") or {}) - {"models"}:
         raise CnnLstmError("study: only key `models` is known")

@@ -8,7 +8,7 @@ import dataclasses
 from typing import Any
 
 from cnnlstm.core.errors import CnnLstmError
-from cnnlstm.core.params import from_dict
+from cnnlstm.core.params import check_choice, from_dict
 
 
 def _positive(section: str, key: str, values: tuple[int, ...] | int) -> None:
@@ -17,18 +17,13 @@ def _positive(section: str, key: str, values: tuple[int, ...] | int) -> None:
         raise CnnLstmError(f"{section}.{key}: must be > 0, got {list(values) if len(values) != 1 else values[0]}")
 
 
-def _choice(section: str, key: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise CnnLstmError(f"{section}.{key}: must be one of {', '.join(allowed)}, got {value!r}")
-
-
 @dataclasses.dataclass(frozen=True)
 class CNNConfig:
     """Conv blocks (one conv + BN + ReLU + 2x2 max-pool each), then a small MLP head."""
 
-    channels: tuple[int, ...] = (16, 32)
-    hidden: int = 128
-    dropout: float = 0.25
+    channels: tuple[int, ...]
+    hidden: int  # width of the MLP head
+    dropout: float  # before the head's last layer
 
     def validate(self, section: str) -> None:
         _positive(section, "channels", self.channels)
@@ -41,19 +36,19 @@ class CNNConfig:
 class RecurrentOptions:
     """How a sequence of rows is read. `hidden` is one width, or one width per stacked layer."""
 
-    hidden: tuple[int, ...] = (128,)
-    layers: int = 1
-    bidirectional: bool = False
-    cell: str = "lstm"  # lstm | gru
-    readout: str = "last"  # last step | mean over steps
+    hidden: tuple[int, ...]
+    layers: int
+    bidirectional: bool
+    cell: str  # lstm | gru
+    readout: str  # last step | mean over steps
 
     def validate(self, section: str) -> None:
         _positive(section, "layers", self.layers)
         _positive(section, "hidden", self.hidden)
         if len(self.hidden) != self.layers:
             raise CnnLstmError(f"{section}.hidden: lists {len(self.hidden)} sizes but layers is {self.layers}")
-        _choice(section, "cell", self.cell, ("lstm", "gru"))
-        _choice(section, "readout", self.readout, ("last", "mean"))
+        check_choice(f"{section}.cell", self.cell, ("lstm", "gru"))
+        check_choice(f"{section}.readout", self.readout, ("last", "mean"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,16 +64,16 @@ class CNNLSTMConfig(RecurrentOptions):
     row; with pool "width" the 28 rows survive to the LSTM as 28 time steps.
     """
 
-    channels: tuple[int, ...] = (32, 64)
-    kernel: str = "3x3"  # 3x3 | 1xk
-    kernel_width: int = 3
-    pool: str = "both"  # both: 2x2 | width: 1x2
+    channels: tuple[int, ...]
+    kernel: str  # 3x3 | 1xk
+    kernel_width: int
+    pool: str  # both: 2x2 | width: 1x2
 
     def validate(self, section: str) -> None:
         super().validate(section)
         _positive(section, "channels", self.channels)
-        _choice(section, "kernel", self.kernel, ("3x3", "1xk"))
-        _choice(section, "pool", self.pool, ("both", "width"))
+        check_choice(f"{section}.kernel", self.kernel, ("3x3", "1xk"))
+        check_choice(f"{section}.pool", self.pool, ("both", "width"))
         if self.kernel_width <= 0 or self.kernel_width % 2 == 0:
             raise CnnLstmError(f"{section}.kernel_width: must be a positive odd number, got {self.kernel_width}")
 
@@ -88,10 +83,10 @@ class SequencerConfig:
     """Conv blocks, then Sequencer2D blocks (Tatsunami & Taki 2022): BiLSTMs sweep the feature
     map's rows and columns, a linear layer fuses both, then an MLP; both residual."""
 
-    channels: tuple[int, ...] = (32, 64)
-    hidden: int = 48  # per direction and axis
-    blocks: int = 1
-    mlp_ratio: int = 2
+    channels: tuple[int, ...]
+    hidden: int  # per direction and axis
+    blocks: int
+    mlp_ratio: int
 
     def validate(self, section: str) -> None:
         _positive(section, "channels", self.channels)
@@ -116,7 +111,7 @@ def parse_config(spec: dict[str, Any], section: str) -> tuple[str, Any]:
     config_cls = FAMILIES[family]
     hidden = spec.get("hidden")
     if issubclass(config_cls, RecurrentOptions) and isinstance(hidden, int) and not isinstance(hidden, bool):
-        layers = spec.get("layers", 1)  # one width for every layer
+        layers = spec.get("layers")  # one width for every layer
         spec["hidden"] = [hidden] * layers if isinstance(layers, int) and layers > 0 else [hidden]
     config = from_dict(config_cls, spec, section)
     config.validate(section)
