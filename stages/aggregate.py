@@ -5,7 +5,6 @@ from pathlib import Path
 from cnnlstm.core.atomic import write_json
 from cnnlstm.core.errors import exit_on_error
 from cnnlstm.study.aggregate import summarize
-from cnnlstm.study.pairs import model_configs
 from cnnlstm.study.runs import StudyPaths, fold_sizes, load_study
 from cnnlstm.study.tables import write_tables
 from cnnlstm.core.params import load_params
@@ -18,7 +17,7 @@ def main() -> None:
     folds_sha, study = load_study(paths, params.all_models, params.cv.fold_ids)
     n_train, n_test = fold_sizes(paths.folds)
     summary, ensembles, comparisons = summarize(params, folds_sha, study, n_train, n_test)
-    families = {name: family for name, (family, _) in model_configs(params).items()}
+    families = {name: family for name, (family, _) in params.configs.items()}
     write_tables(Path("reports/tables"), summary, study, ensembles, comparisons, families)
     write_json("metrics/summary.json", summary)
     best = summary["best_model"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cnnlstm.models.configs import FAMILIES, parse_config
+from cnnlstm.core.model_configs import FAMILIES, parse_config
 from cnnlstm.models.registry import build_model
 from cnnlstm.models.cnn_lstm import ConvRowReader
 from cnnlstm.core.params import load_params
@@ -14,8 +14,10 @@ PARAMS = load_params("params.yaml")
 VARIANTS = {
     **{name: PARAMS.model_spec(name) for name in PARAMS.all_models},
     # options the study does not use by default, so that every code path is covered
-    "gru_mean": {"family": "cnn_lstm", "channels": [8], "cell": "gru", "readout": "mean", "hidden": 16},
-    "bigru_rows": {"family": "lstm", "hidden": [16, 8], "layers": 2, "bidirectional": True, "cell": "gru"},
+    "gru_mean": {"family": "cnn_lstm", "channels": [8], "kernel": "3x3", "kernel_width": 3, "pool": "both",
+                 "cell": "gru", "readout": "mean", "hidden": 16, "layers": 1, "bidirectional": False},
+    "bigru_rows": {"family": "lstm", "hidden": [16, 8], "layers": 2, "bidirectional": True, "cell": "gru",
+                   "readout": "last"},
 }
 
 

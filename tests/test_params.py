@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import pytest
+import yaml
 
 from cnnlstm.core.errors import CnnLstmError
-from cnnlstm.models.configs import parse_config
-from cnnlstm.core.params import load_params, parse_params
+from cnnlstm.core.model_configs import FAMILIES, parse_config
+from cnnlstm.core.params import (
+    AugmentParams, CvParams, DataParams, EvalParams, TrainParams, load_params, parse_params,
+)
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_repository_params_are_valid():
@@ -64,18 +72,53 @@ def test_unknown_study_model_lists_known_ones(base_params):
         ("layers", 0, "model.layers: must be > 0"),
         ("cell", "rnn", "model.cell: must be one of lstm, gru"),
         ("kernel", "5x5", "model.kernel: must be one of"),
-        ("dropout", 0.1, "model: unknown key 'dropout'"),
+        ("heads", 4, "model: unknown key 'heads'"),
     ],
 )
 def test_bad_model_config(base_params, key, value, message):
+    """Every model's config is checked with params.yaml itself, before any stage does work."""
     base_params["model"][key] = value
-    params = parse_params(base_params)
-    with pytest.raises(CnnLstmError, match=message):
-        parse_config(params.model_spec("cnn32_lstm"), params.model_section("cnn32_lstm"))
+    with pytest.raises(CnnLstmError, match=f"params.yaml: {message}"):
+        parse_params(base_params)
 
 
 def test_unknown_family(base_params):
     base_params["models"]["cnn16"]["family"] = "transformer"
-    params = parse_params(base_params)
     with pytest.raises(CnnLstmError, match="models.cnn16.family: must be one of cnn, lstm"):
-        parse_config(params.model_spec("cnn16"), params.model_section("cnn16"))
+        parse_params(base_params)
+
+
+def _key_paths(mapping: dict, prefix: str = "") -> list[str]:
+    """Every key of params.yaml, nested ones as dotted paths (model configs included)."""
+    paths = []
+    for key, value in mapping.items():
+        path = f"{prefix}{key}"
+        paths.append(path)
+        if isinstance(value, dict):
+            paths.extend(_key_paths(value, f"{path}."))
+    return paths
+
+
+def _delete(mapping: dict, path: str) -> None:
+    *parents, last = path.split(".")
+    for key in parents:
+        mapping = mapping[key]
+    del mapping[last]
+
+
+@pytest.mark.parametrize("path", _key_paths(yaml.safe_load((REPO / "params.yaml").read_text())))
+def test_deleting_any_key_is_a_one_line_error_naming_it(base_params, path):
+    """params.yaml is the only source of every setting: no key falls back to a default in the code."""
+    _delete(base_params, path)
+    with pytest.raises(CnnLstmError) as info:
+        parse_params(base_params)  # every model's config included
+    message = str(info.value)
+    assert message.startswith("params.yaml: ") and "\n" not in message
+    assert path.rsplit(".", 1)[-1] in message
+
+
+@pytest.mark.parametrize("cls", [*FAMILIES.values(), DataParams, CvParams, TrainParams, AugmentParams, EvalParams])
+def test_no_dataclass_holds_a_default(cls):
+    defaults = [f.name for f in dataclasses.fields(cls)
+                if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING]
+    assert defaults == [], f"{cls.__name__} has defaults {defaults}: params.yaml must be their only source"

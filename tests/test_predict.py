@@ -24,7 +24,7 @@ from cnnlstm.cli import main
 from cnnlstm.data.fashion_mnist import CLASSES, load_split
 from cnnlstm.data.source import find_source
 from cnnlstm.core.inference import predict_logits, to_pixels
-from cnnlstm.models.configs import parse_config
+from cnnlstm.core.model_configs import parse_config
 from cnnlstm.models.registry import build_model
 from cnnlstm.core.runtime import resolve_runtime
 

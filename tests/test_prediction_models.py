@@ -11,12 +11,12 @@ from cnnlstm.core.atomic import write_json
 from cnnlstm.models.checkpoint import FORMAT, save_model, save_torch
 from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.core.inference import predict_logits
-from cnnlstm.models.configs import parse_config
+from cnnlstm.core.model_configs import parse_config
 from cnnlstm.models.registry import build_model
 from cnnlstm.prediction.models import load_predictor, resolve_model
 from cnnlstm.core.runtime import resolve_runtime
 
-TINY = {"family": "cnn", "channels": [4, 8], "hidden": 16}
+TINY = {"family": "cnn", "channels": [4, 8], "hidden": 16, "dropout": 0.25}
 CPU = resolve_runtime("cpu", "fp32")
 
 
@@ -89,7 +89,7 @@ def test_missing_file(study: Path) -> None:
 def _payload(**changes) -> dict:
     family, config = parse_config(TINY, "test")
     model = build_model(family, config)
-    return {"format": FORMAT, "model": "tiny", "family": family, "config": {"channels": [4, 8], "hidden": 16},
+    return {"format": FORMAT, "model": "tiny", "family": family, "config": {"channels": [4, 8], "hidden": 16, "dropout": 0.25},
             "state_dict": model.state_dict(), **changes}
 
 
@@ -97,7 +97,7 @@ def _payload(**changes) -> dict:
     ("write", "words"),
     [
         (lambda p: save_torch(p, _payload(format="cnnlstm-model/0")), "format 'cnnlstm-model/0', expected"),
-        (lambda p: save_torch(p, _payload(config={"channels": [8, 16], "hidden": 16})), "do not fit the cnn"),
+        (lambda p: save_torch(p, _payload(config={"channels": [8, 16], "hidden": 16, "dropout": 0.25})), "do not fit the cnn"),
         (lambda p: save_torch(p, _payload(family="transformer")), "family: must be one of"),
         (lambda p: save_torch(p, _payload(config={"heads": 4})), "config"),
         (lambda p: save_torch(p, {"format": FORMAT, "model": "tiny"}), "lacks its config or weights"),

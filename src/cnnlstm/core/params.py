@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
 from cnnlstm.core.errors import CnnLstmError
+from cnnlstm.core.model_configs import parse_config
+from cnnlstm.core.schema import check_choice, check_type, from_dict
 
 SECTIONS = ("data", "cv", "train", "model", "models", "study", "eval")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "bf16", "fp32")
-
-T = TypeVar("T")
-
 
 @dataclasses.dataclass(frozen=True)
 class DataParams:
@@ -119,6 +116,7 @@ class Params:
     model: dict[str, Any]  # the proposed hybrid: its `name` plus its family's config
     models: dict[str, dict[str, Any]]  # every other model of the study, by name
     study: tuple[str, ...]  # names compared against the proposed model
+    configs: dict[str, tuple[str, Any]]  # every model's (family, validated config), parsed once
 
     @property
     def all_models(self) -> tuple[str, ...]:
@@ -137,52 +135,6 @@ class Params:
             return dict(self.models[name])
         known = ", ".join(sorted([*self.models, self.model["name"]]))
         raise CnnLstmError(f"unknown model {name!r}; known models: {known}")
-
-
-def check_choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise CnnLstmError(f"{key}: must be one of {', '.join(allowed)}, got {value!r}")
-
-
-def _check_type(key: str, value: Any, annotation: Any) -> Any:
-    """Return `value` converted to `annotation`, or raise naming `key`; bool is never an int."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in typing.get_args(annotation):
-            return None
-        (annotation,) = [a for a in typing.get_args(annotation) if a is not type(None)]
-        origin = typing.get_origin(annotation)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise CnnLstmError(f"{key}: must be a list, got {value!r}")
-        item_type = typing.get_args(annotation)[0]
-        return tuple(_check_type(f"{key}[{i}]", v, item_type) for i, v in enumerate(value))
-    if dataclasses.is_dataclass(annotation):
-        return from_dict(annotation, value, key)
-    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, annotation) or (annotation is int and isinstance(value, bool)):
-        raise CnnLstmError(f"{key}: must be {annotation.__name__}, got {value!r}")
-    return value
-
-
-def from_dict(cls: type[T], raw: Any, section: str) -> T:
-    """Build dataclass `cls` from a params mapping; unknown, missing or mistyped keys are errors.
-    The dataclasses have no defaults: params.yaml is the one place every setting lives."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise CnnLstmError(f"{section}: must be a mapping, got {raw!r}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - fields)
-    if unknown:
-        raise CnnLstmError(f"{section}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(fields))}")
-    missing = [f.name for f in dataclasses.fields(cls) if f.name not in raw]
-    if missing:
-        raise CnnLstmError(f"{section}.{missing[0]}: missing (every setting must be in params.yaml)")
-    values = {k: _check_type(f"{section}.{k}", v, hints[k]) for k, v in raw.items()}
-    return cls(**values)
 
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
@@ -209,11 +161,12 @@ def _parse(raw: Any) -> Params:
         raise CnnLstmError(f"models.{model['name']}: clashes with model.name (the proposed hybrid)")
     for section in SECTIONS:
         if section not in raw:
-            raise CnnLstmError(f"{section}: missing (every setting must be in params.yaml)")
-    study = (raw.get("study") or {}).get("models", [])
-    if set(raw.get("study") or {}) - {"models"}:
-        raise CnnLstmError("study: only key `models` is known")
-    study = _check_type("study.models", study, tuple[str, ...])
+            raise CnnLstmError(f"{section}: missing")
+    study = raw["study"]
+    if not isinstance(study, dict) or set(study) != {"models"}:
+        raise CnnLstmError("study: must be a mapping with the one key `models`")
+    study = study["models"]
+    study = check_type("study.models", study, tuple[str, ...])
     params = Params(
         data=from_dict(DataParams, raw.get("data"), "data"),
         cv=from_dict(CvParams, raw.get("cv"), "cv"),
@@ -222,9 +175,10 @@ def _parse(raw: Any) -> Params:
         model=dict(model),
         models={k: dict(v) for k, v in models.items()},
         study=study,
+        configs={},
     )
-    for name in params.study:
-        params.model_spec(name)
+    for name in params.all_models:  # every model config, before any stage does work
+        params.configs[name] = parse_config(params.model_spec(name), params.model_section(name))
     return params
 
 

@@ -13,7 +13,7 @@ from torch import nn
 
 from cnnlstm.core.atomic import atomic_path
 from cnnlstm.core.errors import CnnLstmError
-from cnnlstm.models.configs import parse_config
+from cnnlstm.core.model_configs import parse_config
 from cnnlstm.models.registry import build_model
 
 FORMAT = "cnnlstm-model/1"

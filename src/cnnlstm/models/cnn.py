@@ -6,7 +6,7 @@ from torch import nn
 
 from cnnlstm.models.base import Classifier
 from cnnlstm.models.blocks import conv_stage
-from cnnlstm.models.configs import CNNConfig
+from cnnlstm.core.model_configs import CNNConfig
 
 
 def build_cnn(config: CNNConfig) -> Classifier:

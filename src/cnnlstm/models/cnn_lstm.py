@@ -7,7 +7,7 @@ from torch import nn
 
 from cnnlstm.models.base import Classifier
 from cnnlstm.models.blocks import SequenceReader, conv_stage
-from cnnlstm.models.configs import CNNLSTMConfig
+from cnnlstm.core.model_configs import CNNLSTMConfig
 
 
 class ConvRowReader(nn.Module):

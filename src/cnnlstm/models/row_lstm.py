@@ -7,7 +7,7 @@ from torch import nn
 
 from cnnlstm.models.base import Classifier
 from cnnlstm.models.blocks import SequenceReader
-from cnnlstm.models.configs import RowLSTMConfig
+from cnnlstm.core.model_configs import RowLSTMConfig
 
 
 class RowReader(nn.Module):

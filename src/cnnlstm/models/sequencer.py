@@ -7,7 +7,7 @@ from torch import nn
 
 from cnnlstm.models.base import Classifier
 from cnnlstm.models.blocks import conv_stage
-from cnnlstm.models.configs import SequencerConfig
+from cnnlstm.core.model_configs import SequencerConfig
 
 
 class BiLSTM2D(nn.Module):

@@ -8,7 +8,7 @@ import numpy as np
 
 from cnnlstm.models.cost import architecture_cost
 from cnnlstm.evaluation.metrics import SCALAR_METRICS, classification_metrics, rounded
-from cnnlstm.study.pairs import comparison_pairs, is_hybrid, model_configs
+from cnnlstm.study.pairs import comparison_pairs, is_hybrid
 from cnnlstm.study.questions import COMPARED_METRICS, PUBLISHED_ROW_LSTM_ACCURACY
 from cnnlstm.study.stats import paired_comparison
 from cnnlstm.study.runs import Run, ensemble_probs
@@ -82,7 +82,7 @@ def summarize(
     params: Params, folds_sha256: str, study: dict[str, list[Run]], n_train: float, n_test: float
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """(metrics/summary.json's content, each model's full test-ensemble metrics, every comparison)."""
-    configs = model_configs(params)
+    configs = params.configs
     models, ensembles = {}, {}
     for name, runs in study.items():
         models[name], ensembles[name] = model_summary(runs, architecture_cost(*configs[name]))

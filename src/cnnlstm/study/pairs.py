@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, NamedTuple
 
-from cnnlstm.models.configs import parse_config
 from cnnlstm.core.params import Params
 
 RECURRENT_CONV_FAMILIES = ("cnn_lstm", "sequencer")  # a CNN front end followed by recurrent layers
@@ -21,11 +20,6 @@ class Pair(NamedTuple):
         return f"{self.model}-vs-{self.baseline}"
 
 
-def model_configs(params: Params) -> dict[str, tuple[str, Any]]:
-    """(family, parsed config) of every model in the study, in study order."""
-    return {name: parse_config(params.model_spec(name), params.model_section(name)) for name in params.all_models}
-
-
 def is_hybrid(family: str) -> bool:
     return family in RECURRENT_CONV_FAMILIES
 
@@ -36,7 +30,7 @@ def comparison_pairs(params: Params) -> list[Pair]:
     - a bidirectional model vs the model whose config differs only in `bidirectional`;
     - every model vs each pure row-LSTM (family `lstm`).
     Models outside the study are ignored, so a shorter study list just has fewer pairs."""
-    configs = model_configs(params)
+    configs = params.configs
     pairs = []
     for name, (family, config) in configs.items():
         if is_hybrid(family):

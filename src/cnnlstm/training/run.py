@@ -19,7 +19,6 @@ from cnnlstm.core.atomic import write_json
 from cnnlstm.models.checkpoint import load_torch, save_model, save_torch
 from cnnlstm.data.fashion_mnist import load_split
 from cnnlstm.data.folds import file_sha256, fold_indices, load_folds
-from cnnlstm.models.configs import parse_config
 from cnnlstm.models.registry import build_model
 from cnnlstm.core.params import Params, TrainParams
 from cnnlstm.core.runtime import Runtime, resolve_runtime
@@ -61,7 +60,7 @@ def _fingerprint(*parts: Any) -> str:
 def train_run(params: Params, name: str, fold: int, paths: RunPaths) -> dict[str, Any]:
     """Train model `name` on every fold but `fold`; select the epoch on a validation slice of
     that training part; write the selected weights, the dvclive log and a run summary."""
-    family, config = parse_config(params.model_spec(name), params.model_section(name))
+    family, config = params.configs[name]
     tp = params.train
     runtime = resolve_runtime(tp.device, tp.precision, tp.threads)
     data = load_split(paths.raw_dir, "train")

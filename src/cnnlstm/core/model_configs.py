@@ -8,7 +8,7 @@ import dataclasses
 from typing import Any
 
 from cnnlstm.core.errors import CnnLstmError
-from cnnlstm.core.params import check_choice, from_dict
+from cnnlstm.core.schema import check_choice, from_dict
 
 
 def _positive(section: str, key: str, values: tuple[int, ...] | int) -> None:
