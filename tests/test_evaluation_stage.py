@@ -22,7 +22,7 @@ from cnnlstm.evaluation.predictions import load_predictions
 from cnnlstm.core.inference import predict_logits
 from cnnlstm.core.model_configs import parse_config
 from cnnlstm.models.registry import build_model
-from cnnlstm.core.runtime import resolve_runtime
+from cnnlstm.core.runtime import cpu_has_bf16, resolve_runtime
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "cnn16"
@@ -85,6 +85,22 @@ def test_outputs_agree_with_an_independent_recomputation(repo: Path, monkeypatch
         assert reported["confusion_matrix"] == confusion_matrix(labels, predicted, labels=range(10)).tolist()
     timings = json.loads(Path(f"metrics/timings/{MODEL}/fold0.json").read_text())
     assert timings["train_seconds"] == 1.5 and timings["inference_images_per_s"] > 0 and timings["latency_ms"] > 0
+
+
+@pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no native bf16")
+def test_bf16_evaluation_stays_within_bf16_rounding_of_fp32(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """eval.precision bf16 keeps 8 mantissa bits (relative rounding 2^-8 = 0.4% per operation):
+    over a few layers the softmax moves by a few 1e-3, so 0.03 bounds it with room, while a wrong
+    model or preprocessing moves probabilities by ~0.1 or more."""
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    params["eval"]["precision"] = "bf16"
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    evaluate(monkeypatch)
+    p = load_predictions(f"results/{MODEL}/fold0.npz", file_sha256("data/folds.npy"))
+    model, _ = load_model(f"models/{MODEL}/fold0.pt")
+    test = load_split("data/raw", "t10k")
+    logits = predict_logits(model, torch.from_numpy(test.images[p.test_index]), resolve_runtime("cpu", "fp32"))
+    assert np.abs(p.test_probs - torch.softmax(logits, 1).numpy()).max() < 0.03
 
 
 def test_quality_metrics_are_bit_identical_between_runs(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
