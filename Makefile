@@ -4,7 +4,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: repro test smoke bench dataset
+.PHONY: repro test bench dataset
 
 repro: $(STAMP) dataset
 	python -m cnnlstm.timed_repro
@@ -13,8 +13,9 @@ repro: $(STAMP) dataset
 test: $(STAMP) dataset
 	python -m pytest -n auto --dist loadgroup --no-loadscope-reorder --durations=10
 
+# make bench BENCH_ARGS=--quick: the proposed model only, about a minute (bench/README.md).
 bench: $(STAMP) dataset
-	python bench/benchmark.py
+	python bench/benchmark.py $(BENCH_ARGS)
 
 # A venv with the pinned requirements and the package; redone only when they change.
 $(STAMP): requirements.txt pyproject.toml

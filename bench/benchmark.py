@@ -1,192 +1,248 @@
-"""Speed of every model of the study on this machine, next to a naive reference loop.
+"""Training and inference speed of the study's models on this machine, next to a naive loop.
 
-    python bench/benchmark.py                    # every model of params.yaml, a few minutes
-    python bench/benchmark.py --quick            # one short call per measurement, about a minute
-    python bench/benchmark.py --models cnn32_lstm,lstm --seconds 5 --threads 1
+    python bench/benchmark.py                    # every model of bench/config.yaml, each precision
+    python bench/benchmark.py --quick            # the proposed model only, shorter windows: about a minute
+    python bench/benchmark.py --models cnn32_lstm,lstm --threads 1
 
-Prints the machine, its measured matmul peak, then one table row per model. Not a test: it
-asserts nothing; see bench/README.md for how to read it.
+Prints the machine, its measured matmul peak, then one table row per model and precision (fp32;
+bf16 too where the hardware has it). Both loops run at that precision and the same thread count.
+The configuration is fixed (bench/config.yaml), never params.yaml. Not a test: it asserts
+nothing; see bench/README.md for how to read it.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import statistics
 import tempfile
 from pathlib import Path
+from typing import Any
 
-import torch
+# OpenMP threads that sleep rather than spin while they wait: on a machine shared with other work,
+# a spinning 2-thread loop stalls whenever another process holds one of its cores, which made
+# ratios swing 0.7-3x between repeats. Both loops run under it; set before torch loads OpenMP.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-DEFAULT_THREADS = torch.get_num_threads()  # torch's own choice, read before our runtime sets threads
+import torch  # noqa: E402
 
 import machine  # noqa: E402  (bench/ is the script's folder, so its modules import by name)
 import measure  # noqa: E402
 import naive  # noqa: E402
 
-from cnnlstm.data.fashion_mnist import load_split  # noqa: E402
-from cnnlstm.core.errors import exit_on_error  # noqa: E402
-from cnnlstm.models.configs import parse_config  # noqa: E402
-from cnnlstm.models.registry import build_model  # noqa: E402
-from cnnlstm.core.params import Params, load_params  # noqa: E402
+from cnnlstm.core.errors import CnnLstmError, exit_on_error  # noqa: E402
+from cnnlstm.core.model_configs import parse_config  # noqa: E402
+from cnnlstm.core.params import TrainParams, from_dict, read_yaml  # noqa: E402
 from cnnlstm.core.runtime import Runtime, resolve_runtime  # noqa: E402
+from cnnlstm.data.fashion_mnist import load_split  # noqa: E402
+from cnnlstm.data.source import find_source  # noqa: E402
+from cnnlstm.models.cost import count_parameters, flops_per_image, latency_ms  # noqa: E402
+from cnnlstm.models.registry import build_model  # noqa: E402
 
-BIG_BATCH = 1000  # the issue's batched-inference size
+CONFIG = Path(__file__).with_name("config.yaml")
 TRAIN_FLOPS_PER_FORWARD = 3  # forward + backward (gradients of inputs and of weights)
+PRECISIONS = {torch.float32: "fp32", torch.bfloat16: "bf16"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Timing:
+    repeats: int  # side-by-side pairs of windows
+    seconds: float  # per loop and repeat
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchConfig:
+    proposed: str
+    quick_models: tuple[str, ...]
+    epoch_images: int
+    eval_batch_sizes: tuple[int, ...]
+    timing: dict[str, Timing]  # "full" | "quick"
+    train: TrainParams
+    models: dict[str, tuple[str, Any]]  # name -> (family, frozen config)
+
+
+def load_config(path: Path = CONFIG) -> BenchConfig:
+    raw = read_yaml(path)
+    try:
+        return BenchConfig(
+            proposed=raw["proposed"],
+            quick_models=tuple(raw["quick_models"]),
+            epoch_images=raw["epoch_images"],
+            eval_batch_sizes=tuple(raw["eval_batch_sizes"]),
+            timing={mode: from_dict(Timing, t, f"{path}: timing.{mode}") for mode, t in raw["timing"].items()},
+            train=from_dict(TrainParams, raw["train"], f"{path}: train"),
+            models={name: parse_config(spec, f"{path}: models.{name}") for name, spec in raw["models"].items()},
+        )
+    except KeyError as exc:
+        raise CnnLstmError(f"{path}: missing key {exc}") from None
 
 
 @dataclasses.dataclass(frozen=True)
 class Row:
     name: str
+    precision: str
     parameters: int
     flops: int  # forward, per image
-    train: float  # images/s of our training step
-    naive: float  # images/s of the naive reference loop
-    infer_big: float  # images/s at BIG_BATCH
-    infer_eval: float  # images/s at eval.batch_size
+    training: measure.Comparison
+    inference: dict[int, float]  # images/s by batch size
     latency_ms: float  # one image, median
 
 
-def build(params: Params, name: str) -> torch.nn.Module:
-    family, config = parse_config(params.model_spec(name), params.model_section(name))
-    torch.manual_seed(0)
-    return build_model(family, config)
+def build(config: BenchConfig, name: str) -> torch.nn.Module:
+    torch.manual_seed(0)  # both loops start from the same weights
+    return build_model(*config.models[name])
 
 
 def bench_model(
-    params: Params, name: str, images: torch.Tensor, labels: torch.Tensor, runtime: Runtime,
-    reference: naive.datasets.FashionMNIST, window: measure.Window,
+    config: BenchConfig, name: str, images: torch.Tensor, labels: torch.Tensor, runtime: Runtime,
+    reference: naive.datasets.FashionMNIST, timing: Timing, flops: int,
 ) -> Row:
-    """All measurements of one model; the naive loop gets a fresh copy of the architecture."""
-    model = build(params, name)
+    """All measurements of one model at one precision; each loop trains its own fresh copy."""
+    window = measure.Window(timing.seconds)
+    model = build(config, name)
     model.pixel_mean.fill_(naive.MEAN)
     model.pixel_std.fill_(naive.STD)
     model.to(runtime.device)
-    train = measure.training_rate(model, images, labels, params.train, runtime, window)
-    with naive.num_threads(DEFAULT_THREADS):
-        reference_rate = naive.training_rate(build(params, name), reference, runtime.device, window)
+    batch = config.train.batch_size
+    ours = measure.sized(
+        measure.our_training(model, images, labels, config.train, runtime), len(images) // batch, window,
+        runtime.device,
+    )
+    theirs = measure.sized(
+        naive.training(build(config, name), reference, batch, runtime), len(images) // batch, window, runtime.device
+    )
+    training = measure.side_by_side(ours, theirs, window, timing.repeats, runtime.device)
     return Row(
         name=name,
-        parameters=sum(p.numel() for p in model.parameters()),
-        flops=measure.flops_per_image(model),
-        train=train,
-        naive=reference_rate,
-        infer_big=measure.inference_rate(model, images, runtime, BIG_BATCH, window),
-        infer_eval=measure.inference_rate(model, images, runtime, params.eval.batch_size, window),
-        latency_ms=measure.latency_ms(model, images, runtime, window),
+        precision=PRECISIONS[runtime.amp_dtype or torch.float32],
+        parameters=count_parameters(model),
+        flops=flops,
+        training=training,
+        inference={b: measure.inference_rate(model, images, runtime, b, window) for b in config.eval_batch_sizes},
+        latency_ms=latency_ms(model, images[:1], runtime),
     )
 
 
-def fit_images(params: Params, total: int) -> int:
-    """Images one fold trains on: all but the held-out fold, minus the validation slice."""
-    return round(total * params.cv.subset * (1 - 1 / params.cv.folds) * (1 - params.train.val_fraction))
+def _spread(values: tuple[float, ...], fmt: str) -> str:
+    return f"{fmt.format(statistics.median(values))} [{fmt.format(min(values))}-{fmt.format(max(values))}]"
 
 
 class Table:
     """A Markdown table printed row by row, so a long run shows progress."""
 
-    COLUMNS = (
-        ("model", 18), ("params", 8), ("MFLOP/img", 9), ("train img/s", 11), ("naive img/s", 11),
-        ("speed-up", 8), ("s/epoch", 7), ("train GFLOP/s", 13), ("% peak", 6),
-        (f"infer img/s @{BIG_BATCH}", 17), ("infer img/s @{eval}", 17), ("infer % peak", 12), ("latency ms", 10),
-    )
-
-    def __init__(self, eval_batch: int, epoch_images: int, peak: float) -> None:
-        self.widths = [w for _, w in self.COLUMNS]
-        self.epoch_images = epoch_images
-        self.peak = peak
-        titles = [t.replace("{eval}", str(eval_batch)) for t, _ in self.COLUMNS]
-        print(self._line(titles))
-        print(self._line(["-" * w for w in self.widths]), flush=True)
+    def __init__(self, config: BenchConfig, peaks: dict[str, float]) -> None:
+        self.config = config
+        self.peaks = peaks
+        self.columns = (
+            ("model", 18), ("prec.", 5), ("params", 8), ("MFLOP/img", 9), ("ours img/s [min-max]", 23),
+            ("naive img/s [min-max]", 21), ("speed-up [min-max]", 20), ("s/epoch", 7), ("train % peak", 12),
+            *((f"infer img/s @{b}", 16) for b in config.eval_batch_sizes), ("latency ms", 10),
+        )
+        print(self._line([t for t, _ in self.columns]))
+        print(self._line(["-" * w for _, w in self.columns]), flush=True)
 
     def _line(self, cells: list[str]) -> str:
-        padded = [c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, self.widths))]
+        padded = [c.rjust(w) if i > 1 else c.ljust(w) for i, (c, (_, w)) in enumerate(zip(cells, self.columns))]
         return "| " + " | ".join(padded) + " |"
 
     def add(self, row: Row) -> None:
-        train_gflops = TRAIN_FLOPS_PER_FORWARD * row.flops * row.train / 1e9
-        infer_gflops = row.flops * max(row.infer_big, row.infer_eval) / 1e9
+        ours = statistics.median(row.training.ours)
+        train_gflops = TRAIN_FLOPS_PER_FORWARD * row.flops * ours / 1e9
         print(self._line([
-            row.name, f"{row.parameters:,}", f"{row.flops / 1e6:.2f}", f"{row.train:,.0f}", f"{row.naive:,.0f}",
-            f"{row.train / row.naive:.2f}x", f"{self.epoch_images / row.train:.0f}", f"{train_gflops:.1f}",
-            f"{100 * train_gflops / self.peak:.0f}%", f"{row.infer_big:,.0f}", f"{row.infer_eval:,.0f}",
-            f"{100 * infer_gflops / self.peak:.0f}%", f"{row.latency_ms:.2f}",
+            row.name, row.precision, f"{row.parameters:,}", f"{row.flops / 1e6:.2f}",
+            _spread(row.training.ours, "{:,.0f}"), _spread(row.training.naive, "{:,.0f}"),
+            _spread(row.training.ratios, "{:.2f}x"), f"{self.config.epoch_images / ours:.0f}",
+            f"{100 * train_gflops / self.peaks[row.precision]:.0f}%",
+            *(f"{row.inference[b]:,.0f}" for b in self.config.eval_batch_sizes), f"{row.latency_ms:.2f}",
         ]), flush=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
-    parser.add_argument("--raw", default="data/raw", type=Path, help="folder with the four .gz files")
-    parser.add_argument("--models", help="comma-separated names (default: study.models + the proposed model)")
-    parser.add_argument("--seconds", type=float, default=2.0, help="time window per measurement")
-    parser.add_argument("--threads", type=int, help="CPU threads of our runtime (default: train.threads; 0: per core)")
-    parser.add_argument("--quick", action="store_true", help="one short call per measurement: a rough look")
+    parser.add_argument("--config", default=CONFIG, type=Path, help="benchmark configuration (default: %(default)s)")
+    parser.add_argument("--raw", type=Path, help="folder with the four .gz files (default: data/raw, else the "
+                        "download stage's sources: $FASHION_MNIST_DIR, Debian's dataset-fashion-mnist)")
+    parser.add_argument("--models", help="comma-separated names (default: every model of the configuration)")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads of both loops (default: one per core)")
+    parser.add_argument("--quick", action="store_true", help="the configuration's quick_models and quick timing")
+    parser.add_argument("--repeats", type=int, help="side-by-side repeats (default: from the configuration)")
+    parser.add_argument("--seconds", type=float, help="window per loop and repeat (default: from the configuration)")
     return parser.parse_args(argv)
 
 
-def _dtype_name(dtype: torch.dtype | None) -> str:
-    return str(dtype or torch.float32).removeprefix("torch.")
+def raw_folder(requested: Path | None) -> Path:
+    if requested is not None:
+        return requested
+    found = Path("data/raw") if Path("data/raw").is_dir() else find_source(None)
+    if found is None:
+        raise CnnLstmError("no Fashion-MNIST files: run `dvc repro download` or pass --raw FOLDER")
+    return found
 
 
-def print_header(runtime: Runtime, params: Params, window: measure.Window) -> float:
-    """The machine, its matmul peak and the settings compared; returns the peak of our precision."""
+def print_header(device: torch.device, threads: int, config: BenchConfig, timing: Timing) -> dict[str, float]:
+    """The machine, its matmul peak per precision and the settings compared; returns the peaks."""
     for line in machine.describe():
         print(line)
-    peaks = {d: machine.matmul_peak(runtime.device, d, window.seconds) for d in machine.peak_dtypes(runtime.device)}
-    print("matmul peak (torch.mm): " + ", ".join(f"{_dtype_name(d)} {g:,.1f} GFLOP/s" for d, g in peaks.items()))
+    peaks = {PRECISIONS[d]: machine.matmul_peak(device, d, timing.seconds) for d in machine.peak_dtypes(device)}
+    print("matmul peak (torch.mm): " + ", ".join(f"{p} {g:,.1f} GFLOP/s" for p, g in peaks.items()))
+    augment = config.train.augment
     print(
-        f"ours: {runtime.device.type}, {_dtype_name(runtime.amp_dtype)}, {torch.get_num_threads()} threads, "
-        f"batch {params.train.batch_size}; "
-        f"naive: torchvision FashionMNIST + per-sample transforms, fp32, {DEFAULT_THREADS} threads, "
-        f"batch {naive.BATCH_SIZE}; window {window.seconds:g} s per measurement\n"
+        f"both loops: {device.type}, {threads} threads (OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}), "
+        f"batch {config.train.batch_size}, AdamW, augmentation "
+        f"crop_padding={augment.crop_padding} hflip={augment.hflip}, each line at its precision. "
+        "ours: resident uint8 tensor, batch augmentation, train_one_epoch; naive: torchvision FashionMNIST + "
+        "per-sample transforms + DataLoader.\n"
+        f"{timing.repeats} side-by-side repeats of {timing.seconds:g} s per loop, the two loops' calls alternating; "
+        "the speed-up is the median of the per-repeat ratios. Configuration: bench/config.yaml\n"
     )
-    return peaks[runtime.amp_dtype or torch.float32]
+    return peaks
 
 
-def print_footer(rows: list[Row], params: Params, runtime: Runtime, epoch_images: int, peak: float) -> None:
-    runs = params.cv.folds * params.train.epochs
-    hours = sum(runs * epoch_images / r.train for r in rows) / 3600
+def print_footer(rows: list[Row], config: BenchConfig) -> None:
     print(
-        f"\nGFLOP/s count training as {TRAIN_FLOPS_PER_FORWARD}x the forward FLOPs; % peak is of the "
-        f"{_dtype_name(runtime.amp_dtype)} matmul peak; infer % peak uses the faster batch size.\n"
-        f"s/epoch: {epoch_images:,} training images per fold. Training steps of these {len(rows)} models x "
-        f"{params.cv.folds} folds x {params.train.epochs} epochs: about {hours:.1f} h (validation, evaluation "
-        "and stage start-up extra)."
+        f"\ntrain % peak: {TRAIN_FLOPS_PER_FORWARD}x the forward FLOPs (a backward pass costs about two forwards) "
+        "at our median rate, as a share of that precision's matmul peak. s/epoch: "
+        f"{config.epoch_images:,} images (one fold of the study) at our median rate."
     )
-    proposed = [r for r in rows if r.name == params.model["name"]]
-    for r in proposed:  # the issue's targets, next to what the hardware allows at all
-        print(
-            f"{r.name} (proposed): training {r.train / r.naive:.2f}x the naive loop; inference "
-            f"{max(r.infer_big, r.infer_eval):,.0f} img/s, at most {peak * 1e9 / r.flops:,.0f} img/s at 100% of the "
-            f"matmul peak; latency {r.latency_ms:.2f} ms"
-        )
-    print("Medians of short windows on a possibly shared machine: compare ratios within one run, not across runs.")
+    for row in rows:
+        if row.name == config.proposed:
+            print(
+                f"{row.name} (proposed), {row.precision}: speed-up {row.training.speedup:.2f}x over the naive loop "
+                f"(median of {len(row.training.ratios)} side-by-side ratios, "
+                f"range {min(row.training.ratios):.2f}-{max(row.training.ratios):.2f}x)"
+            )
+    print("Absolute img/s follow the machine's load; compare the ratios, which are measured side by side.")
 
 
 @exit_on_error
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    params = load_params(args.params)
-    names = args.models.split(",") if args.models else list(params.all_models)
-    for name in names:
-        params.model_spec(name)  # an unknown name fails now, listing the known ones
-    window = measure.Window(0.25, 1) if args.quick else measure.Window(args.seconds)
-    threads = params.train.threads if args.threads is None else args.threads
-    runtime = resolve_runtime(params.train.device, params.train.precision, threads)
-    split = load_split(args.raw, "train")
-    images = torch.tensor(split.images, device=runtime.device)  # resident (N, 28, 28) uint8; a copy, as
-    labels = torch.tensor(split.labels, device=runtime.device)  # the cached arrays are read-only
+    config = load_config(args.config)
+    names = args.models.split(",") if args.models else list(config.quick_models if args.quick else config.models)
+    unknown = [n for n in names if n not in config.models]
+    if unknown:
+        raise CnnLstmError(f"unknown model {unknown[0]!r}; known models: {', '.join(config.models)}")
+    mode = config.timing["quick" if args.quick else "full"]
+    timing = Timing(args.repeats or mode.repeats, mode.seconds if args.seconds is None else args.seconds)
+    device = resolve_runtime(config.train.device, "fp32", args.threads).device  # sets both loops' threads
+    raw = raw_folder(args.raw)
+    split = load_split(raw, "train")
+    images = torch.tensor(split.images, device=device)  # resident (N, 28, 28) uint8; a copy, as
+    labels = torch.tensor(split.labels, device=device)  # the cached arrays are read-only
 
-    peak = print_header(runtime, params, window)
-    epoch_images = fit_images(params, len(split.labels))
-    table = Table(params.eval.batch_size, epoch_images, peak)
+    peaks = print_header(device, torch.get_num_threads(), config, timing)
+    table = Table(config, peaks)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        reference = naive.dataset(naive.prepare_root(args.raw, Path(tmp)))
+        reference = naive.dataset(naive.prepare_root(raw, Path(tmp)), config.train.augment)
         for name in names:
-            rows.append(bench_model(params, name, images, labels, runtime, reference, window))
-            table.add(rows[-1])
-    print_footer(rows, params, runtime, epoch_images, peak)
+            flops = flops_per_image(build(config, name))
+            for precision in peaks:
+                runtime = resolve_runtime(config.train.device, precision, args.threads)
+                rows.append(bench_model(config, name, images, labels, runtime, reference, timing, flops))
+                table.add(rows[-1])
+    print_footer(rows, config)
 
 
 if __name__ == "__main__":

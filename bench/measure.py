@@ -1,38 +1,58 @@
-"""Timing the library's own training step and inference path over short fixed windows.
+"""Timing two training loops side by side, and our inference path; every count (FLOPs, parameters,
+throughput, latency) comes from cnnlstm.models.cost, the evaluate stage's counter.
 
-Every rate comes from the median of several timed calls after a warm-up call: on a shared
-machine a median shrugs off the moments another process takes the cores.
+A machine shared with other work speeds up and slows down from second to second. Absolute rates
+follow that load; a ratio of two rates taken from alternating calls mostly does not, so the
+speed-up is the median of several such ratios.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import statistics
 import time
-import warnings
 from collections.abc import Callable
+from typing import TypeVar
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
-from cnnlstm.core.inference import predict_logits
 from cnnlstm.core.params import TrainParams
 from cnnlstm.core.runtime import Runtime
+from cnnlstm.models.cost import timed_predict
 from cnnlstm.training.loop import train_one_epoch
 from cnnlstm.training.progress import Progress
 from cnnlstm.training.run import make_optimizer
 
 CALLS = 5  # timed calls per window: enough for a median
+T = TypeVar("T")
+Run = Callable[[int], int]  # run(units) processes `units` batches and returns the images it trained on
+Step = Callable[[], int]  # one timed call of a sized Run
 
 
 @dataclasses.dataclass(frozen=True)
 class Window:
-    """How long to measure: `seconds` per measurement, split into at least `min_calls` timed calls."""
+    """How long to time one loop: `seconds`, split into at least `min_calls` timed calls."""
 
     seconds: float
     min_calls: int = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """Images/s of our loop and the naive one, one pair per side-by-side repeat."""
+
+    ours: tuple[float, ...]
+    naive: tuple[float, ...]
+
+    @property
+    def ratios(self) -> tuple[float, ...]:
+        return tuple(o / n for o, n in zip(self.ours, self.naive))
+
+    @property
+    def speedup(self) -> float:
+        """The median of the per-repeat ratios (not the ratio of medians: each ratio is like for like)."""
+        return statistics.median(self.ratios)
 
 
 def _sync(device: torch.device) -> None:
@@ -40,41 +60,46 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def timed(call: Callable[[], object], device: torch.device) -> float:
-    """Seconds of one call, including the device's queued work."""
+def timed(call: Callable[[], T], device: torch.device) -> tuple[float, T]:
+    """Seconds of one call, including the device's queued work, and what it returned."""
     started = time.perf_counter()
-    call()
+    result = call()
     _sync(device)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, result
 
 
-def median_seconds(call: Callable[[], object], window: Window, device: torch.device) -> float:
-    """Median seconds of `call`, repeated for the window and at least `min_calls` times.
-    The caller warms up first (kernel selection, allocation)."""
-    times: list[float] = []
-    deadline = time.perf_counter() + window.seconds
-    while len(times) < window.min_calls or time.perf_counter() < deadline:
-        times.append(timed(call, device))
-    return statistics.median(times)
-
-
-def items_per_second(run: Callable[[int], int], max_units: int, window: Window, device: torch.device) -> float:
-    """Rate of `run(units)`, which returns how many items it processed. Its warm-up call of one
-    unit also sizes the timed calls: about CALLS of them fill the window, so per-call overhead
-    stays small for fast models."""
-    warm_up = timed(lambda: run(1), device)
+def sized(run: Run, max_units: int, window: Window, device: torch.device) -> Step:
+    """`run` with as many units per call as let about CALLS calls fill the window, so per-call
+    overhead stays small for fast models. Its warm-up call (kernel selection, allocation) sizes it."""
+    warm_up, _ = timed(lambda: run(1), device)
     units = max(1, min(round(window.seconds / CALLS / warm_up), max_units))
-    counts: list[int] = []
-    seconds = median_seconds(lambda: counts.append(run(units)), window, device)
-    return counts[-1] / seconds
+    return lambda: run(units)
 
 
-def training_rate(
-    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, train: TrainParams, runtime: Runtime,
-    window: Window,
-) -> float:
-    """Images/s of `train_one_epoch` (our whole step: resident uint8 batch, batch augmentation,
-    autocast, loss, backward, AdamW, scheduler) on `images` resident on the device."""
+def side_by_side(ours: Step, naive: Step, window: Window, repeats: int, device: torch.device) -> Comparison:
+    """`repeats` windows in which the two loops' calls alternate (ours, naive, ours, ...; the side
+    that starts alternates too), one rate per loop from its median call in the window. A load that
+    comes and goes within seconds then slows both sides of a ratio alike."""
+    ours_rates, naive_rates = [], []
+    for repeat in range(repeats):
+        loops = (ours, naive) if repeat % 2 == 0 else (naive, ours)
+        times: dict[Step, list[float]] = {loop: [] for loop in loops}
+        counts: dict[Step, int] = {}
+        deadline = time.perf_counter() + 2 * window.seconds
+        while min(map(len, times.values())) < window.min_calls or time.perf_counter() < deadline:
+            for loop in loops:
+                seconds, counts[loop] = timed(loop, device)
+                times[loop].append(seconds)
+        ours_rates.append(counts[ours] / statistics.median(times[ours]))
+        naive_rates.append(counts[naive] / statistics.median(times[naive]))
+    return Comparison(ours=tuple(ours_rates), naive=tuple(naive_rates))
+
+
+def our_training(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, train: TrainParams, runtime: Runtime
+) -> Run:
+    """Our whole step, `train_one_epoch` itself: resident uint8 batch, batch augmentation,
+    autocast, loss, backward, AdamW, scheduler; on `images` resident on the device."""
     optimizer, scheduler = make_optimizer(model, train, steps=10**9)  # never runs out of schedule
     generator = torch.Generator().manual_seed(0)
     progress = Progress("bench", 1)
@@ -86,38 +111,15 @@ def training_rate(
         train_one_epoch(model, images, labels, index, optimizer, scheduler, train, runtime, generator, progress)
         return len(index) // train.batch_size * train.batch_size  # the loop drops a ragged tail
 
-    return items_per_second(run, len(images) // train.batch_size, window, runtime.device)
+    return run
 
 
 def inference_rate(model: nn.Module, images: torch.Tensor, runtime: Runtime, batch_size: int, window: Window) -> float:
-    """Images/s of `predict_logits` (the evaluate stage's path) at `batch_size`."""
+    """Images/s of `timed_predict` (the evaluate stage's measurement) at `batch_size`: the median
+    of a few passes over as many images as fill the window."""
+    _, first = timed_predict(model, images[: 2 * batch_size], runtime, batch_size)
+    count = min(len(images), max(batch_size, round(first * window.seconds / window.min_calls)))
+    return statistics.median(
+        timed_predict(model, images[:count], runtime, batch_size)[1] for _ in range(window.min_calls)
+    )
 
-    def run(batches: int) -> int:
-        chunk = images[: batches * batch_size]
-        predict_logits(model, chunk, runtime, batch_size)
-        return len(chunk)
-
-    return items_per_second(run, len(images) // batch_size, window, runtime.device)
-
-
-def latency_ms(model: nn.Module, images: torch.Tensor, runtime: Runtime, window: Window) -> float:
-    """Median milliseconds to classify one image through `predict_logits`."""
-
-    def run() -> None:
-        predict_logits(model, images[:1], runtime, batch_size=1)
-
-    timed(run, runtime.device)  # warm-up
-    return 1e3 * median_seconds(run, window, runtime.device)
-
-
-def flops_per_image(model: nn.Module) -> int:
-    """Forward FLOPs of one image, counted on a CPU copy with oneDNN off: oneDNN's fused LSTM is
-    invisible to FlopCounterMode, while the native LSTM decomposes into counted matmuls."""
-    probe = copy.deepcopy(model).cpu().eval()
-    batch = 2  # >1 so nothing special-cases a single image
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="TF32 acceleration")  # torch's notice on toggling oneDNN
-        with torch.backends.mkldnn.flags(enabled=False), torch.inference_mode():
-            with FlopCounterMode(display=False) as counter:
-                probe(torch.rand(batch, 1, 28, 28))
-    return counter.get_total_flops() // batch

@@ -1,10 +1,9 @@
 """The naive reference loop a newcomer would write: torchvision's FashionMNIST, a DataLoader with
-per-sample PIL transforms, fp32, default threads, batch 128, AdamW. Our speed-up is measured
-against it, side by side in the same process, on the same model architecture."""
+per-sample transforms, AdamW. Our speed-up is measured against it side by side in the
+same process, on the same architecture, at the same precision and thread count."""
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import shutil
 from collections.abc import Iterator
@@ -16,9 +15,10 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from measure import Window, median_seconds, timed
+from cnnlstm.core.params import AugmentParams
+from cnnlstm.core.runtime import Runtime
+from measure import Run
 
-BATCH_SIZE = 128
 # Fashion-MNIST's training mean and std, the constants such scripts hard-code.
 MEAN, STD = 0.2860, 0.3530
 
@@ -34,46 +34,39 @@ def prepare_root(raw_dir: Path, root: Path) -> Path:
     return root
 
 
-def dataset(root: Path) -> datasets.FashionMNIST:
-    augment = transforms.Compose([
-        transforms.ToTensor(),
-        transforms.Normalize((MEAN,), (STD,)),
-        transforms.RandomCrop(28, padding=2),
-        transforms.RandomHorizontalFlip(),
-    ])
-    return datasets.FashionMNIST(str(root), train=True, transform=augment, download=False)
+def dataset(root: Path, augment: AugmentParams) -> datasets.FashionMNIST:
+    """Per-sample PIL transforms doing what our batch augmentation does (crop and flip only)."""
+    steps = [transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))]
+    if augment.crop_padding:
+        steps.append(transforms.RandomCrop(28, padding=augment.crop_padding))
+    if augment.hflip:
+        steps.append(transforms.RandomHorizontalFlip())
+    return datasets.FashionMNIST(str(root), train=True, transform=transforms.Compose(steps), download=False)
 
 
-@contextlib.contextmanager
-def num_threads(threads: int) -> Iterator[None]:
-    """Run with `threads` intra-op threads, then restore the previous setting."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def training_rate(model: nn.Module, data: datasets.FashionMNIST, device: torch.device, window: Window) -> float:
-    """Images/s of the naive loop. The model's own normalisation stays the identity: the
+def training(model: nn.Module, data: datasets.FashionMNIST, batch_size: int, runtime: Runtime) -> Run:
+    """The naive loop as a `measure.Run`. The model's own normalisation stays the identity: the
     transform normalises instead, as in such scripts. Its weights keep torch's default memory
-    format even if the library's models come channels-last: that is what a newcomer runs."""
-    model.to(device, memory_format=torch.contiguous_format).train()
-    loader = DataLoader(data, batch_size=BATCH_SIZE, shuffle=True)
+    format even if the library's models come channels-last: that is what a newcomer runs. At
+    bf16 it wraps the forward pass in `torch.autocast`, the one line such a script would add."""
+    model.to(runtime.device, memory_format=torch.contiguous_format).train()
+    loader = DataLoader(data, batch_size=batch_size, shuffle=True)
     optimizer = torch.optim.AdamW(model.parameters())
     batches = _endless(loader)
 
-    def step() -> None:
-        x, y = next(batches)
-        x, y = x.to(device), y.to(device)
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
+    def run(steps: int) -> int:
+        for _ in range(steps):
+            x, y = next(batches)
+            x, y = x.to(runtime.device), y.to(runtime.device)
+            optimizer.zero_grad()
+            with runtime.autocast():
+                logits = model(x)
+            loss = F.cross_entropy(logits.float(), y)
+            loss.backward()
+            optimizer.step()
+        return steps * batch_size
 
-    timed(step, device)  # warm-up
-    return BATCH_SIZE / median_seconds(step, window, device)
+    return run
 
 
 def _endless(loader: DataLoader) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

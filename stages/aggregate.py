@@ -1,10 +1,12 @@
-"""Stage aggregate: every model's folds -> metrics/summary.json and reports/tables/*.{csv,md}."""
+"""Stage aggregate: every model's folds -> metrics/summary.json, the headline metrics DVC shows
+(metrics/accuracy.json, metrics/models/) and reports/tables/*.{csv,md}."""
 
 from pathlib import Path
 
 from cnnlstm.core.atomic import write_json
 from cnnlstm.core.errors import exit_on_error
 from cnnlstm.study.aggregate import summarize
+from cnnlstm.study.headline import write_headline
 from cnnlstm.study.runs import StudyPaths, fold_sizes, load_study
 from cnnlstm.study.tables import write_tables
 from cnnlstm.core.params import load_params
@@ -20,6 +22,7 @@ def main() -> None:
     families = {name: family for name, (family, _) in params.configs.items()}
     write_tables(Path("reports/tables"), summary, study, ensembles, comparisons, families)
     write_json("metrics/summary.json", summary)
+    write_headline(summary)
     best = summary["best_model"]
     accuracy = summary["models"][best]["cv"]["accuracy"]
     print(

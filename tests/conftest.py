@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import gzip
 import os
-import shutil
 import struct
 import subprocess
 import sys
@@ -63,25 +62,6 @@ def synthetic_raw(tmp_path: Path) -> Path:
 def base_params() -> dict:
     """The repository's params.yaml as a mapping (tests modify a deep copy)."""
     return copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
-
-
-def copy_repo(dst: Path) -> Path:
-    """A fresh git repository holding the project's tracked and new files (like a clone)."""
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO, capture_output=True, text=True, check=True,
-    ).stdout.split()
-    for name in files:
-        source = REPO / name
-        if source.is_file():
-            target = dst / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
-    subprocess.run(["git", "init", "-q"], cwd=dst, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=dst, check=True)
-    subprocess.run([*git, "commit", "-qm", "copy"], cwd=dst, check=True)
-    return dst
 
 
 def run_in(repo: Path, *command: str, check: bool = True) -> subprocess.CompletedProcess:

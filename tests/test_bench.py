@@ -1,20 +1,24 @@
 """The benchmark's pieces run end to end on one tiny model (no timing is asserted: speed is the
-benchmark's job, not the test suite's)."""
+benchmark's job, not the test suite's), and its configuration is its own, not params.yaml's."""
 
 from __future__ import annotations
 
 import importlib
+import time
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
 
-from cnnlstm.core.params import load_params
-from cnnlstm.core.runtime import resolve_runtime
+from cnnlstm.core.runtime import cpu_has_bf16, resolve_runtime
+from cnnlstm.models import cost
 from conftest import REPO, synthetic_split
 
-TINY = {"name": "tiny", "family": "cnn_lstm", "channels": [4], "hidden": 8}
+TINY = {
+    "family": "cnn_lstm", "channels": [4], "kernel": "3x3", "kernel_width": 3, "pool": "both", "hidden": 8,
+    "layers": 1, "bidirectional": False, "cell": "lstm", "readout": "last",
+}
 
 
 @pytest.fixture
@@ -25,56 +29,96 @@ def bench(monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture
-def tiny_params(tmp_path: Path, base_params: dict) -> Path:
-    base_params["model"] = TINY
-    base_params["models"] = {}
-    base_params["study"] = {"models": []}
-    base_params["train"]["batch_size"] = 16
-    base_params["eval"]["batch_size"] = 50
-    path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(base_params))
+def tiny_config(tmp_path: Path) -> Path:
+    """The committed configuration with one tiny model, tiny batches and the shortest timing."""
+    raw = yaml.safe_load((REPO / "bench" / "config.yaml").read_text())
+    raw.update(proposed="tiny", quick_models=["tiny"], models={"tiny": TINY}, eval_batch_sizes=[50])
+    raw["train"]["batch_size"] = 16
+    raw["timing"] = {mode: {"repeats": 2, "seconds": 0.0} for mode in ("full", "quick")}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
     return path
 
 
-def test_measurements_run_on_a_tiny_model(bench, tiny_params: Path) -> None:
+def test_committed_configuration_loads_and_lists_the_proposed_model(bench) -> None:
+    config = bench["benchmark"].load_config()
+    assert config.proposed in config.models and set(config.quick_models) <= set(config.models)
+
+
+def test_side_by_side_alternates_the_loops_and_takes_the_median_ratio(bench) -> None:
     measure = bench["measure"]
-    params = load_params(tiny_params)
-    runtime = resolve_runtime("cpu", "fp32", threads=1)
-    images, labels = (torch.from_numpy(a) for a in synthetic_split(64))
-    model = bench["benchmark"].build(params, "tiny")
-    window = measure.Window(0.0, 1)
-    assert measure.training_rate(model, images, labels.long(), params.train, runtime, window) > 0
-    assert measure.inference_rate(model, images, runtime, batch_size=100, window=window) > 0  # batch > images
-    assert measure.latency_ms(model, images, runtime, window) > 0
-    assert bench["machine"].matmul_peak(runtime.device, torch.float32, seconds=0.0) > 0
+    calls: list[str] = []
+
+    def loop(name: str, images: int):
+        def step() -> int:
+            calls.append(name)
+            time.sleep(0.005)  # the same time per call: the ratio is the ratio of images
+            return images
+        return step
+
+    cpu = torch.device("cpu")
+    comparison = measure.side_by_side(loop("ours", 30), loop("naive", 10), measure.Window(0.0, 2), 3, cpu)
+    assert calls[:4] == ["ours", "naive", "ours", "naive"] and calls[4:6] == ["naive", "ours"]  # repeat 2 starts naive
+    assert len(comparison.ratios) == 3 and comparison.speedup == pytest.approx(3.0, rel=0.5)
 
 
-def test_flops_count_the_row_lstm(bench) -> None:
-    """oneDNN's fused LSTM is invisible to FlopCounterMode; with oneDNN off every matmul counts."""
+def test_flops_come_from_the_evaluate_stage_counter_and_count_the_row_lstm(bench) -> None:
+    """One counter (cnnlstm.models.cost) for the benchmark and the evaluate stage. oneDNN's fused
+    LSTM is invisible to FlopCounterMode; with oneDNN off every matmul counts."""
+    assert bench["benchmark"].flops_per_image is cost.flops_per_image
     hidden = 8
-    model = bench["benchmark"].build(load_params(REPO / "params.yaml"), "lstm")
+    model = bench["benchmark"].build(bench["benchmark"].load_config(), "lstm")
     model.body.reader.layers[0] = torch.nn.LSTM(28, hidden, batch_first=True)
     model.head = torch.nn.Linear(hidden, 10)
     per_step = 2 * 4 * hidden * (28 + hidden)  # input and recurrent projections of 4 gates
-    assert bench["measure"].flops_per_image(model) == 28 * per_step + 2 * hidden * 10
+    assert cost.flops_per_image(model) == 28 * per_step + 2 * hidden * 10
 
 
-def test_naive_reference_reads_our_raw_files(bench, synthetic_raw: Path, tmp_path: Path) -> None:
-    naive = bench["naive"]
-    data = naive.dataset(naive.prepare_root(synthetic_raw, tmp_path / "torchvision"))
+def test_measurements_run_on_a_tiny_model(bench, tiny_config: Path) -> None:
+    benchmark, measure, naive = bench["benchmark"], bench["measure"], bench["naive"]
+    config = benchmark.load_config(tiny_config)
+    runtime = resolve_runtime("cpu", "fp32", threads=1)
+    images, labels = (torch.from_numpy(a) for a in synthetic_split(64))
+    window = measure.Window(0.0, 1)
+    ours = measure.sized(
+        measure.our_training(benchmark.build(config, "tiny"), images, labels.long(), config.train, runtime), 4, window,
+        runtime.device,
+    )
+    assert ours() == 16
+    assert measure.inference_rate(benchmark.build(config, "tiny"), images, runtime, batch_size=100, window=window) > 0
+    assert bench["machine"].matmul_peak(runtime.device, torch.float32, seconds=0.0) > 0
+
+
+def test_naive_reference_reads_our_raw_files_and_trains(bench, tiny_config: Path, synthetic_raw: Path,
+                                                       tmp_path: Path) -> None:
+    benchmark, naive = bench["benchmark"], bench["naive"]
+    config = benchmark.load_config(tiny_config)
+    data = naive.dataset(naive.prepare_root(synthetic_raw, tmp_path / "torchvision"), config.train.augment)
     assert len(data) == 200
-    model = bench["benchmark"].build(load_params(REPO / "params.yaml"), "lstm")
-    assert naive.training_rate(model, data, torch.device("cpu"), bench["measure"].Window(0.0, 1)) > 0
+    step = naive.training(benchmark.build(config, "tiny"), data, 16, resolve_runtime("cpu", "fp32", threads=1))
+    assert step(2) == 32
 
 
-def test_benchmark_prints_a_row_per_model(bench, tiny_params: Path, synthetic_raw: Path, capsys) -> None:
-    bench["benchmark"].main(["--params", str(tiny_params), "--raw", str(synthetic_raw), "--quick", "--threads", "1"])
+def test_benchmark_prints_a_line_per_model_and_precision(bench, tiny_config: Path, synthetic_raw: Path,
+                                                        capsys) -> None:
+    bench["benchmark"].main(["--config", str(tiny_config), "--raw", str(synthetic_raw), "--quick", "--threads", "1"])
     out = capsys.readouterr().out
-    assert "matmul peak" in out and "ISA" in out
-    assert any(line.startswith("| tiny ") for line in out.splitlines())
+    assert "matmul peak" in out and "ISA" in out and "1 threads" in out
+    precisions = [line.split("|")[2].strip() for line in out.splitlines() if line.startswith("| tiny ")]
+    assert precisions == (["fp32", "bf16"] if cpu_has_bf16() else ["fp32"])  # bf16 only where the CPU has it
+    assert "tiny (proposed), fp32: speed-up" in out
 
 
-def test_unknown_model_is_a_one_line_error(bench, tiny_params: Path, synthetic_raw: Path, capsys) -> None:
+def test_params_yaml_does_not_change_the_benchmark(bench, tiny_config: Path, synthetic_raw: Path,
+                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """A small-study override in the working directory's params.yaml is not read."""
+    (tmp_path / "params.yaml").write_text("train: {batch_size: 1}\ncv: {subset: 0.001}\n")
+    monkeypatch.chdir(tmp_path)
+    bench["benchmark"].main(["--config", str(tiny_config), "--raw", str(synthetic_raw), "--quick", "--threads", "1"])
+    assert "batch 16" in capsys.readouterr().out
+
+
+def test_unknown_model_is_a_one_line_error(bench, tiny_config: Path, synthetic_raw: Path, capsys) -> None:
     with pytest.raises(SystemExit):
-        bench["benchmark"].main(["--params", str(tiny_params), "--raw", str(synthetic_raw), "--models", "nope"])
+        bench["benchmark"].main(["--config", str(tiny_config), "--raw", str(synthetic_raw), "--models", "nope"])
     assert "unknown model 'nope'" in capsys.readouterr().err

@@ -31,8 +31,8 @@ def fake_probs(labels: np.ndarray, skill: float, rng: np.random.Generator) -> np
     return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def write_fake_run(root: Path, model: str, fold: int, assignment: np.ndarray, sha: str) -> Predictions:
-    """results/, metrics/runs/, metrics/timings/ and a dvclive log of one fake run."""
+def write_fake_run(root: Path, model: str, fold: int, assignment: np.ndarray, sha: str, epochs: int) -> Predictions:
+    """results/, metrics/runs/, metrics/timings/, a dvclive log and run.json of one fake run of `epochs`."""
     rng = np.random.default_rng([fold, *map(ord, model)])
     train_labels, test_labels = np.arange(N_TRAIN) % 10, np.arange(N_TEST) % 10
     heldout = np.flatnonzero(assignment == fold)
@@ -54,8 +54,12 @@ def write_fake_run(root: Path, model: str, fold: int, assignment: np.ndarray, sh
         "test": classification_metrics(predictions.test_labels, predictions.test_probs),
     })
     write_json(root / f"metrics/timings/{run}.json", {
-        "model": model, "fold": fold, "device": "cpu", "train_seconds": 10.0 + SKILL[model],
+        "model": model, "fold": fold, "device": "cpu", "precision": "fp32", "train_seconds": 10.0 + SKILL[model],
         "inference_images_per_s": 1000.0, "latency_ms": 1.0,
+    })
+    write_json(root / f"logs/train/{run}/run.json", {
+        "model": model, "fold": fold, "folds_sha256": sha, "epochs": epochs, "device": "cpu", "amp": "fp32",
+        "train_images": N_TRAIN - len(heldout),
     })
     log = root / f"logs/train/{run}/plots/metrics/val/acc.tsv"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -66,14 +70,14 @@ def write_fake_run(root: Path, model: str, fold: int, assignment: np.ndarray, sh
 def write_fake_study(root: Path, base_params: dict, study: list[str] = STUDY) -> Path:
     """A repository folder with params.yaml, data/folds.npy and every run's outputs."""
     params = dict(base_params, cv={**base_params["cv"], "folds": FOLDS, "fold_ids": list(range(FOLDS))},
-                  study={"models": study})
+                  study={**base_params["study"], "models": study})
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     assignment = (np.arange(N_TRAIN) // 10) % FOLDS  # 3 images of each class per fold
     save_folds(root / "data/folds.npy", assignment.astype(np.int8))
     sha = file_sha256(root / "data/folds.npy")
     for model in [*study, params["model"]["name"]]:
         for fold in range(FOLDS):
-            write_fake_run(root, model, fold, assignment, sha)
+            write_fake_run(root, model, fold, assignment, sha, params["train"]["epochs"])
     return root
 
 
@@ -148,7 +152,7 @@ def test_pairs_follow_the_study_list(tmp_path: Path, base_params: dict) -> None:
     from cnnlstm.study.pairs import comparison_pairs
     from cnnlstm.core.params import parse_params
 
-    params = parse_params({**base_params, "study": {"models": ["cnn16", "cnn16_lstm"]}})
+    params = parse_params({**base_params, "study": {**base_params["study"], "models": ["cnn16", "cnn16_lstm"]}})
     keys = {(p.question, p.key) for p in comparison_pairs(params)}
     assert keys == {("lstm_vs_cnn", "cnn16_lstm-vs-cnn16")}  # no cnn32, no BiLSTM, no row-LSTM
 

@@ -11,7 +11,8 @@ import pytest
 import yaml
 from PIL import Image
 
-from cnnlstm.report.build import verdict
+from cnnlstm.report.build import verdict_phrase
+from cnnlstm.study.verdicts import decide
 from test_evaluation import REPO, run_stage, write_fake_study
 
 STUDY = ["cnn32", "lstm", "cnn32_bilstm"]
@@ -59,13 +60,13 @@ def test_dvc_yaml_plots_use_existing_templates_and_files(built_study: Path) -> N
 
 
 @pytest.mark.parametrize(
-    ("p", "diff", "expected"),
-    [(0.01, 0.004, "significantly better"), (0.01, -0.004, "significantly worse"),
-     (0.2, 0.004, "no significant difference"), (0.05, 0.004, "no significant difference"),
-     (None, 0.004, "no significant difference")],
+    ("p_holm", "p_tost_holm", "diff", "expected"),
+    [(0.01, 0.9, 0.004, "better"), (0.01, 0.9, -0.004, "worse"), (0.01, 0.01, -0.001, "worse"),
+     (0.2, 0.01, 0.001, "equivalent"), (0.05, 0.2, 0.004, "inconclusive"), (None, None, 0.004, "inconclusive"),
+     (0.2, 0.05, 0.0, "inconclusive")],
 )
-def test_verdict_follows_p_and_sign(p: float | None, diff: float, expected: str) -> None:
-    assert verdict({"p_ttest": p, "mean_diff": diff}) == expected
+def test_verdict_follows_holm_p_tost_and_sign(p_holm, p_tost_holm, diff, expected) -> None:
+    assert decide({"p_ttest_holm": p_holm, "p_tost_holm": p_tost_holm, "mean_diff": diff}) == expected
 
 
 def test_report_states_the_verdict_that_the_numbers_give(built_study: Path) -> None:
@@ -76,10 +77,15 @@ def test_report_states_the_verdict_that_the_numbers_give(built_study: Path) -> N
             stats = entry["accuracy"]
             start = f"- **{entry['model']}** vs **{entry['baseline']}**"
             line = next(line for line in report.splitlines() if line.startswith(start))
-            assert verdict(stats) in line
+            assert stats["verdict"] == decide(stats)
+            assert f"**{verdict_phrase(stats, summary['equivalence_margin'])}**" in line
+            assert f"at a {summary['conditions']['epochs']}-epoch budget" in line
             assert f"{stats['mean_diff'] * 100:+.2f} pp" in line
     best = summary["best_hybrid"]
-    assert f"- **{best}** (the best hybrid)" in report
+    best_test = summary["reference"]["models"][best]["test_accuracy"]
+    assert f"- **{best}** (the best hybrid by held-out accuracy)" in report
+    assert f"fold ensemble {best_test * 100:.2f}% test accuracy" in report
+    assert "no significant difference" not in report and "published" not in report
     for image in ("roc_worst_class", "roc_best_model", "learning_curves", "accuracy_vs_cost", "tsne"):
         assert f"](../plots/figures/{image}.png)" in report
     assert (built_study / "reports/tables/models.md").read_text() in report

@@ -34,6 +34,7 @@ def shuffled(raw_dir, split):
 
 
 run.load_split = shuffled
+run.check_learned = lambda *args: None  # the plant must reach the gate: the train stage refuses chance level
 runpy.run_path("stages/train.py", run_name="__main__")
 '''
 

@@ -63,9 +63,9 @@ def test_cohens_dz() -> None:
 
 def test_paired_comparison_reports_direction_and_counts() -> None:
     baseline = np.array([0.90, 0.91, 0.89, 0.90, 0.92])
-    result = paired_comparison(baseline + D, baseline, n_train=9, n_test=1)
+    result = paired_comparison(baseline + D, baseline, n_train=9, n_test=1, margin=0.005)
     assert result["mean_diff"] == pytest.approx(0.016)
     assert (result["wins"], result["losses"], result["folds"]) == (5, 0, 5)
     assert result["ci95_low"] < result["mean_diff"] < result["ci95_high"]
-    flipped = paired_comparison(baseline, baseline + D, n_train=9, n_test=1)
+    flipped = paired_comparison(baseline, baseline + D, n_train=9, n_test=1, margin=0.005)
     assert flipped["mean_diff"] == pytest.approx(-0.016) and flipped["p_ttest"] == result["p_ttest"]

@@ -1,39 +1,67 @@
-"""`make repro`'s per-stage timing log, driven by a stand-in `dvc` that prints what DVC prints."""
+"""`make repro`'s study progress and per-stage timing log, driven by a stand-in `dvc` that prints
+what DVC prints."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from pathlib import Path
 
 import pytest
 
+from cnnlstm.gate.workspace import dvc
+from cnnlstm.study_progress import ESTIMATES, StudyProgress, announce, prior_seconds, stages_to_run
 from cnnlstm.timed_repro import run
+from conftest import REPO
 
 FAKE_DVC = """#!/bin/sh
-echo "Running stage 'train@cnn16-0':"
-echo "> python stages/train.py cnn16 0"
-sleep 0.2
-echo "Stage 'split' didn't change, skipping"
-echo "Running stage 'evaluate@cnn16-0':"
-echo "args: $*"
-exit 3
+case "$1" in
+  status) echo '{"train@cnn16-0": [{"changed deps": {"src/cnnlstm/models": "modified"}}]}' ;;
+  dag) printf 'strict digraph {\\n"split";\\n"train@cnn16-0";\\n"evaluate@cnn16-0";\\n'
+       printf '"split" -> "train@cnn16-0";\\n"train@cnn16-0" -> "evaluate@cnn16-0";\\n}\\n' ;;
+  repro)
+    echo "Running stage 'train@cnn16-0':"
+    echo "> python stages/train.py cnn16 0"
+    sleep 0.2
+    echo "Stage 'split' didn't change, skipping"
+    echo "Running stage 'evaluate@cnn16-0':"
+    echo "args: $*"
+    exit 3 ;;
+esac
+"""
+DAG = """strict digraph {
+"split";
+"train@a-0";
+"train@a-1";
+"evaluate@a";
+"aggregate";
+"split" -> "train@a-0";
+"split" -> "train@a-1";
+"train@a-0" -> "evaluate@a";
+"train@a-1" -> "evaluate@a";
+"evaluate@a" -> "aggregate";
+}
 """
 
 
-def test_log_has_one_row_per_stage_and_dvc_exit_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_log_progress_and_dvc_exit_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     dvc = bin_dir / "dvc"
     dvc.write_text(FAKE_DVC)
     dvc.chmod(dvc.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)
 
     assert run(["--keep-going"], tmp_path / "timing") == 3  # DVC's exit code passes through
 
     echoed = capsys.readouterr().out
     assert "args: repro --keep-going" in echoed and "didn't change" in echoed
+    assert "[study] 2 stages to run; expected about" in echoed and "on one GPU" in echoed
+    assert "[study] stage 1 of 2: train@cnn16-0;" in echoed and "[study] stage 2 of 2: evaluate@cnn16-0;" in echoed
     [log] = (tmp_path / "timing").glob("repro-*.tsv")
     rows = [line.split("\t") for line in log.read_text().splitlines() if not line.startswith("#")]
     assert rows[0] == ["stage", "started_utc", "seconds"]
@@ -42,3 +70,41 @@ def test_log_has_one_row_per_stage_and_dvc_exit_code(tmp_path: Path, monkeypatch
     assert stages["train@cnn16-0"] >= 0.2  # until the next stage started
     assert stages["total"] >= stages["train@cnn16-0"] + stages["evaluate@cnn16-0"]
     assert log.read_text().rstrip().endswith("# dvc exit code 3")
+
+
+def test_stages_to_run_are_the_changed_ones_and_everything_downstream() -> None:
+    assert stages_to_run({"train@a-1": []}, DAG) == ["train@a-1", "evaluate@a", "aggregate"]
+    assert stages_to_run({}, DAG) == []
+    assert stages_to_run({}, DAG, force=True) == ["split", "train@a-0", "train@a-1", "evaluate@a", "aggregate"]
+
+
+def test_eta_uses_the_finished_stages_mean_by_kind() -> None:
+    now = [0.0]
+    planned = ["train@a-0", "train@a-1", "train@a-2", "evaluate@a"]
+    progress = StudyProgress(planned, epochs=1.0, clock=lambda: now[0])
+    assert progress.line("> python stages/train.py") is None
+    assert progress.line("Running stage 'train@a-0':").startswith("stage 1 of 4: train@a-0;")
+    now[0] = 60.0
+    progress.line("Running stage 'train@a-1':")
+    # two train stages left at the finished one's 60 s; evaluate from the CPU table, scaled by how
+    # much faster this machine ran train than the table says
+    speed = 60.0 / prior_seconds("train@a-0", ESTIMATES["cpu"], 1.0)
+    assert progress._estimate("train@a-2") == 60.0
+    assert progress._estimate("evaluate@a") == pytest.approx(speed * ESTIMATES["cpu"]["evaluate"])
+    now[0] = 100.0
+    line = progress.line("Running stage 'train@a-2':")
+    # train: the mean of 60 s and 40 s; evaluate: 61 s x 100 s / (2 x 54 s) of the table's train
+    assert line.startswith("stage 3 of 4: train@a-2; 1m40s elapsed, about 1m46s left")
+
+
+def test_announce_gives_a_cpu_and_a_gpu_estimate() -> None:
+    line = announce(["train@a-0", "evaluate@a"], epochs=2.0)
+    assert line.startswith("2 stages to run; expected about") and "on one GPU" in line
+    assert announce([], epochs=2.0).startswith("nothing to run")
+
+
+def test_gate_streams_dvc_output_to_its_progress(tmp_path: Path) -> None:
+    """The gate's long `dvc repro` goes to a log file and, line by line, to its progress."""
+    lines: list[str] = []
+    output = dvc(tmp_path, "version", log=tmp_path / "dvc.log", on_line=lines.append)
+    assert lines and "".join(lines) == output == (tmp_path / "dvc.log").read_text()

@@ -100,7 +100,7 @@ def test_model_file_loads_without_code_execution(tmp_path, base_params):
     [
         (("cnn99", 0), {}, "error: unknown model 'cnn99'; known models: cnn16"),
         (("cnn16", 7), {}, "error: fold 7: out of range, the folds file has folds 0..1"),
-        (("cnn16", 0), {"lr": 1e9}, "error: cnn16 fold 0: training loss became nan in epoch 1"),
+        (("cnn16", 0), {"lr": 50}, "error: cnn16 fold 0: diverged in epoch 1: training loss"),
         (("cnn16", 0), {"epochs": 0}, "error: params.yaml: train.epochs: must be > 0, got 0"),
     ],
 )

@@ -1,10 +1,14 @@
-"""`dvc repro` with a per-stage wall-clock log: python -m cnnlstm.timed_repro [dvc repro options]
+"""`dvc repro` with study-level progress and a per-stage wall-clock log:
+python -m cnnlstm.timed_repro [dvc repro options]
 
-Streams DVC's output unchanged and writes reports/timing/repro-<UTC time>.tsv: one row per stage
-DVC ran (start, seconds from its "Running stage" line to the next stage's or the end), plus a
-`total` row. The seconds include process start-up and DVC's own bookkeeping, which a stage's
-own timers cannot see. A run that resumes an interrupted one writes its own file; the study's
-time is the sum of the files (stages DVC skips cost about nothing).
+Before starting it prints how many stages will run and the expected time on a CPU and a GPU;
+while DVC runs it adds "stage k of N" with an ETA for the whole run as each stage starts
+(cnnlstm.study_progress). It streams DVC's output unchanged and writes
+reports/timing/repro-<UTC time>.tsv: one row per stage DVC ran (start, seconds from its
+"Running stage" line to the next stage's or the end), plus a `total` row. The seconds include
+process start-up and DVC's own bookkeeping, which a stage's own timers cannot see. A run that
+resumes an interrupted one writes its own file; the study's time is the sum of the files (stages
+DVC skips cost about nothing).
 """
 
 from __future__ import annotations
@@ -18,8 +22,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from cnnlstm.core.errors import CnnLstmError
+from cnnlstm.study_progress import RUNNING, StudyProgress, announce, plan, train_epochs
+
 TIMING_DIR = Path("reports/timing")
-RUNNING = re.compile(r"^Running stage '([^']+)'")
+PARAMS = Path("params.yaml")
+FORCE = {"-f", "--force"}
 
 
 def _now() -> str:
@@ -27,7 +35,16 @@ def _now() -> str:
 
 
 def run(args: list[str], timing_dir: Path = TIMING_DIR) -> int:
-    """Run `dvc repro *args`, echo its output, log each stage's seconds; return DVC's exit code."""
+    """Run `dvc repro *args`, echo its output with study progress, log each stage's seconds;
+    return DVC's exit code."""
+    try:
+        planned = plan(["dvc"], force=bool(FORCE & set(args)))
+    except CnnLstmError as exc:
+        print(f"timed_repro: {exc}", file=sys.stderr)
+        return 1
+    epochs = train_epochs(PARAMS)
+    print(f"[study] {announce(planned, epochs)}", flush=True)
+    progress = StudyProgress(planned, epochs)
     timing_dir.mkdir(parents=True, exist_ok=True)
     log = timing_dir / f"repro-{_now().replace(':', '')}.tsv"
     stages = 0
@@ -40,6 +57,9 @@ def run(args: list[str], timing_dir: Path = TIMING_DIR) -> int:
         assert process.stdout is not None
         for line in process.stdout:
             sys.stdout.write(line)
+            note = progress.line(line)
+            if note:
+                sys.stdout.write(f"[study] {note}\n")
             match = RUNNING.match(line)
             if match:
                 now = time.perf_counter()

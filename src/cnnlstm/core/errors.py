@@ -15,7 +15,8 @@ class CnnLstmError(Exception):
 
 
 def exit_on_error(main: Callable[..., T]) -> Callable[..., T]:
-    """Run `main`; turn a CnnLstmError into `error: <message>` on stderr and exit status 1."""
+    """Run `main`; turn a CnnLstmError, or an OSError from the environment (full disk, read-only
+    checkout, missing permission), into `error: <message>` on stderr and exit status 1."""
 
     @functools.wraps(main)
     def wrapper(*args, **kwargs) -> T:
@@ -23,6 +24,10 @@ def exit_on_error(main: Callable[..., T]) -> Callable[..., T]:
             return main(*args, **kwargs)
         except CnnLstmError as exc:
             print(f"error: {exc}", file=sys.stderr)
+            sys.exit(1)
+        except OSError as exc:
+            where = " -> ".join(str(name) for name in (exc.filename, exc.filename2) if name is not None)
+            print(f"error: {where + ': ' if where else ''}{exc.strerror or exc}", file=sys.stderr)
             sys.exit(1)
 
     return wrapper

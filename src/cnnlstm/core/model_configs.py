@@ -11,10 +11,26 @@ from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.core.schema import check_choice, from_dict
 
 
-def _positive(section: str, key: str, values: tuple[int, ...] | int) -> None:
+# Sanity bounds, checked before any model is built (also for model files given to `cnnlstm predict`):
+# 4x the widest layer of the study, and the largest model they allow holds 0.43 GiB of fp32 weights
+# (a Sequencer at every bound; counted on torch's meta device).
+MAX_WIDTH = 512  # channels of a conv layer; hidden units of a head, LSTM or GRU
+MAX_CONV_BLOCKS = 4  # each halves the 28-pixel side: 14, 7, 3, 1
+MAX_DEPTH = 8  # stacked recurrent layers, Sequencer blocks, MLP ratio
+
+
+def _positive(section: str, key: str, values: tuple[int, ...] | int, upper: int) -> None:
     values = values if isinstance(values, tuple) else (values,)
-    if not values or any(v <= 0 for v in values):
-        raise CnnLstmError(f"{section}.{key}: must be > 0, got {list(values) if len(values) != 1 else values[0]}")
+    if not values or any(not 0 < v <= upper for v in values):
+        shown = list(values) if len(values) != 1 else values[0]
+        raise CnnLstmError(f"{section}.{key}: must be > 0 and at most {upper}, got {shown}")
+
+
+def _conv_channels(section: str, channels: tuple[int, ...]) -> None:
+    _positive(section, "channels", channels, MAX_WIDTH)
+    if len(channels) > MAX_CONV_BLOCKS:
+        raise CnnLstmError(f"{section}.channels: at most {MAX_CONV_BLOCKS} conv blocks (each halves the 28-pixel "
+                           f"image), got {len(channels)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,8 +42,8 @@ class CNNConfig:
     dropout: float  # before the head's last layer
 
     def validate(self, section: str) -> None:
-        _positive(section, "channels", self.channels)
-        _positive(section, "hidden", self.hidden)
+        _conv_channels(section, self.channels)
+        _positive(section, "hidden", self.hidden, MAX_WIDTH)
         if not 0.0 <= self.dropout < 1.0:
             raise CnnLstmError(f"{section}.dropout: must be in [0, 1), got {self.dropout}")
 
@@ -43,8 +59,8 @@ class RecurrentOptions:
     readout: str  # last step | mean over steps
 
     def validate(self, section: str) -> None:
-        _positive(section, "layers", self.layers)
-        _positive(section, "hidden", self.hidden)
+        _positive(section, "layers", self.layers, MAX_DEPTH)
+        _positive(section, "hidden", self.hidden, MAX_WIDTH)
         if len(self.hidden) != self.layers:
             raise CnnLstmError(f"{section}.hidden: lists {len(self.hidden)} sizes but layers is {self.layers}")
         check_choice(f"{section}.cell", self.cell, ("lstm", "gru"))
@@ -71,11 +87,11 @@ class CNNLSTMConfig(RecurrentOptions):
 
     def validate(self, section: str) -> None:
         super().validate(section)
-        _positive(section, "channels", self.channels)
+        _conv_channels(section, self.channels)
         check_choice(f"{section}.kernel", self.kernel, ("3x3", "1xk"))
         check_choice(f"{section}.pool", self.pool, ("both", "width"))
-        if self.kernel_width <= 0 or self.kernel_width % 2 == 0:
-            raise CnnLstmError(f"{section}.kernel_width: must be a positive odd number, got {self.kernel_width}")
+        if not 0 < self.kernel_width < 28 or self.kernel_width % 2 == 0:
+            raise CnnLstmError(f"{section}.kernel_width: must be an odd number below 28, got {self.kernel_width}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,9 +105,10 @@ class SequencerConfig:
     mlp_ratio: int
 
     def validate(self, section: str) -> None:
-        _positive(section, "channels", self.channels)
-        for key in ("hidden", "blocks", "mlp_ratio"):
-            _positive(section, key, getattr(self, key))
+        _conv_channels(section, self.channels)
+        _positive(section, "hidden", self.hidden, MAX_WIDTH)
+        for key in ("blocks", "mlp_ratio"):
+            _positive(section, key, getattr(self, key), MAX_DEPTH)
 
 
 FAMILIES: dict[str, type] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,11 @@ from cnnlstm.core.schema import check_choice, check_type, from_dict
 SECTIONS = ("data", "cv", "train", "model", "models", "study", "eval")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "bf16", "fp32")
+# A typo guard, not a tuning limit: the study uses 0.003, and a rate that merely diverges (even 50)
+# is caught by training itself (training/loop.py), with the epoch and the loss.
+MAX_LR = 100.0
+TRAIN_PER_CLASS = 6000  # Fashion-MNIST's training set: 6,000 images of each of its 10 classes
+NUM_CLASSES = 10
 
 @dataclasses.dataclass(frozen=True)
 class DataParams:
@@ -58,6 +64,7 @@ class TrainParams:
     device: str  # auto | cpu | cuda
     precision: str  # auto: bf16 autocast where the hardware has it | bf16 | fp32
     threads: int  # CPU threads; 0: one per core
+    cuda_graphs: bool  # on CUDA, capture the whole training step once and replay it; false: the same step eagerly
     epochs: int
     batch_size: int
     optimizer: str  # adamw | sgd
@@ -78,8 +85,8 @@ class TrainParams:
                 raise CnnLstmError(f"train.{key}: must be > 0, got {getattr(self, key)}")
         if self.threads < 0:
             raise CnnLstmError(f"train.threads: must be >= 0, got {self.threads}")
-        if self.lr <= 0:
-            raise CnnLstmError(f"train.lr: must be > 0, got {self.lr}")
+        if not 0 < self.lr <= MAX_LR:
+            raise CnnLstmError(f"train.lr: must be > 0 and at most {MAX_LR:g}, got {self.lr}")
         if self.weight_decay < 0:
             raise CnnLstmError(f"train.weight_decay: must be >= 0, got {self.weight_decay}")
         if not 0.0 <= self.label_smoothing < 1.0:
@@ -116,6 +123,7 @@ class Params:
     model: dict[str, Any]  # the proposed hybrid: its `name` plus its family's config
     models: dict[str, dict[str, Any]]  # every other model of the study, by name
     study: tuple[str, ...]  # names compared against the proposed model
+    equivalence_margin: float  # study.equivalence_margin: |difference| below it counts as equivalent (TOST)
     configs: dict[str, tuple[str, Any]]  # every model's (family, validated config), parsed once
 
     @property
@@ -163,10 +171,16 @@ def _parse(raw: Any) -> Params:
         if section not in raw:
             raise CnnLstmError(f"{section}: missing")
     study = raw["study"]
-    if not isinstance(study, dict) or set(study) != {"models"}:
-        raise CnnLstmError("study: must be a mapping with the one key `models`")
-    study = study["models"]
-    study = check_type("study.models", study, tuple[str, ...])
+    if not isinstance(study, dict) or set(study) != {"models", "equivalence_margin"}:
+        raise CnnLstmError("study: must be a mapping with the keys `models` and `equivalence_margin`")
+    margin = check_type("study.equivalence_margin", study["equivalence_margin"], float)
+    if not 0.0 < margin < 1.0:
+        raise CnnLstmError(f"study.equivalence_margin: must be in (0, 1), got {margin}")
+    study = check_type("study.models", study["models"], tuple[str, ...])
+    if model["name"] in study:  # its own train/evaluate stages would clash with the study's in DVC
+        raise CnnLstmError(
+            f"study.models: lists {model['name']!r}, the proposed model (model.name), which is always trained; remove it"
+        )
     params = Params(
         data=from_dict(DataParams, raw.get("data"), "data"),
         cv=from_dict(CvParams, raw.get("cv"), "cv"),
@@ -175,11 +189,41 @@ def _parse(raw: Any) -> Params:
         model=dict(model),
         models={k: dict(v) for k, v in models.items()},
         study=study,
+        equivalence_margin=margin,
         configs={},
     )
+    _check_subset(params.cv, params.train)
     for name in params.all_models:  # every model config, before any stage does work
         params.configs[name] = parse_config(params.model_spec(name), params.model_section(name))
     return params
+
+
+def _per_class_minimum(per_class: int, folds: int, val_fraction: float) -> int:
+    """Guaranteed images of each class in every held-out fold and every epoch-selection slice, when the
+    subset holds at least `per_class` of each class.
+
+    Follows the splits' arithmetic: a held-out fold gets floor(c / folds) of a class with c images
+    (StratifiedKFold); the rest, at least c - ceil(c / folds), is the training part, of which
+    training/run.py's stratified split gives each class at least floor(val_fraction * its count). Exact
+    up to scikit-learn's handing out of rounding remainders, which can only add images."""
+    train_part = per_class - math.ceil(per_class / folds)
+    return min(per_class // folds, math.floor(val_fraction * train_part))
+
+
+def _check_subset(cv: CvParams, train: TrainParams) -> None:
+    """Every class must appear in every fold's held-out part and epoch-selection slice."""
+    total = TRAIN_PER_CLASS * NUM_CLASSES
+    kept = total if cv.subset >= 1.0 else math.floor(cv.subset * total)  # data/folds.py's stratified split
+    if total - kept < NUM_CLASSES and kept < total:  # scikit-learn needs a class-covering remainder
+        raise CnnLstmError(f"cv.subset: {cv.subset} leaves fewer than {NUM_CLASSES} images out; use 1.0")
+    if _per_class_minimum(kept // NUM_CLASSES, cv.folds, train.val_fraction) >= 1:
+        return
+    needed = next(c for c in range(1, TRAIN_PER_CLASS + 1) if _per_class_minimum(c, cv.folds, train.val_fraction) >= 1)
+    raise CnnLstmError(
+        f"cv.subset: {cv.subset} leaves a class out of a held-out fold or of its train.val_fraction slice "
+        f"({kept // NUM_CLASSES} images per class, {cv.folds} folds); needs at least "
+        f"{math.ceil(needed / TRAIN_PER_CLASS * 1e6) / 1e6:g}"
+    )
 
 
 def read_yaml(path: str | Path) -> Any:

@@ -5,6 +5,7 @@ every setting lives."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any, TypeVar
@@ -36,6 +37,8 @@ def check_type(key: str, value: Any, annotation: Any) -> Any:
         return from_dict(annotation, value, key)
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if annotation is float and isinstance(value, float) and not math.isfinite(value):
+        raise CnnLstmError(f"{key}: must be a finite number, got {value}")  # YAML's .nan / .inf
     if not isinstance(value, annotation) or (annotation is int and isinstance(value, bool)):
         raise CnnLstmError(f"{key}: must be {annotation.__name__}, got {value!r}")
     return value

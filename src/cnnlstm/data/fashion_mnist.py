@@ -37,8 +37,8 @@ def _cached(path: Path, ndim: int) -> np.ndarray:
         with atomic_path(cache) as tmp:
             with tmp.open("wb") as fh:
                 np.save(fh, array)
-    except OSError:
-        pass  # a read-only checkout still works, only slower
+    except (OSError, CnnLstmError):  # atomic_path reports an unwritable cache as CnnLstmError
+        pass  # a read-only checkout or a full disk still works, only slower
     return array
 
 

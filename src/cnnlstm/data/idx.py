@@ -44,4 +44,5 @@ def parse_idx(raw: bytes, name: str, ndim: int) -> np.ndarray:
             f"{name}: IDX dimensions {'x'.join(map(str, shape))} need {expected_bytes} bytes of data, "
             f"file has {len(raw) - header}"
         )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    # A writable copy, like the cached array np.load returns: torch warns on read-only numpy arrays.
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()

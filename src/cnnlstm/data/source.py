@@ -52,13 +52,14 @@ def find_source(configured: str | None) -> Path | None:
 
 def _download(url: str, dest: Path) -> None:
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response, dest.open("wb") as out:
-            shutil.copyfileobj(response, out)
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+            payload = response.read()  # at most 26 MB
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise CnnLstmError(
             f"{url}: download failed ({exc}); offline? install Debian's dataset-fashion-mnist "
             f"or set data.source / ${ENV_VAR} to a folder with the four .gz files"
         ) from None
+    dest.write_bytes(payload)  # outside the try: a full disk is not "offline" (atomic_dir names the folder)
 
 
 def fetch_raw(configured: str | None, dest: str | Path) -> Path | str:

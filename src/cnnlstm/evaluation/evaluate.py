@@ -54,6 +54,16 @@ def read_train_seconds(path: Path) -> float:
         raise CnnLstmError(f"{path}: no readable train_seconds ({exc})") from None
 
 
+TRAINING_KEYS = ("epochs", "batch_size", "lr", "augment", "device", "amp", "step")  # from run.json
+
+
+def read_training_schedule(path: Path) -> dict[str, Any]:
+    """How the run was trained, so timings and the report can say which schedule produced it;
+    null for a key an older summary lacks."""
+    summary = json.loads(path.read_text())
+    return {key: summary.get(key) for key in TRAINING_KEYS}
+
+
 def evaluate_fold(eval_params: EvalParams, name: str, fold: int, paths: EvalPaths) -> dict[str, Any]:
     """Write the run's predictions, quality metrics and timings; return the metrics."""
     folds_sha = file_sha256(paths.folds)
@@ -100,6 +110,7 @@ def evaluate_fold(eval_params: EvalParams, name: str, fold: int, paths: EvalPath
         "precision": str(runtime.amp_dtype).removeprefix("torch.") if runtime.amp_dtype else "fp32",
         "threads": torch.get_num_threads(),
         "train_seconds": round(train_seconds, 2),
+        "training": read_training_schedule(paths.train_summary),
         "inference_batch_size": batch,
         "inference_images_per_s": round(images_per_s, 1),
         "latency_ms": round(latency_ms(model, torch.from_numpy(test.images[test_idx[:1]]), runtime), 3),

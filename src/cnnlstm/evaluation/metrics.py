@@ -25,7 +25,6 @@ from cnnlstm.core.errors import CnnLstmError
 DIGITS = 6
 # Scalar metrics aggregated over folds; all but log_loss are better when higher.
 SCALAR_METRICS = ("accuracy", "f1_macro", "f1_micro", "precision_macro", "recall_macro", "auroc_macro", "log_loss")
-LOWER_IS_BETTER = frozenset({"log_loss"})
 
 
 def rounded(value: float | None) -> float | None:

@@ -11,8 +11,7 @@ import numpy as np
 
 from cnnlstm.core.atomic import atomic_path
 from cnnlstm.core.errors import CnnLstmError
-
-NUM_CLASSES = 10
+from cnnlstm.core.params import NUM_CLASSES
 
 
 @dataclasses.dataclass(frozen=True)

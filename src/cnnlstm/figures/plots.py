@@ -9,6 +9,7 @@ import pandas as pd
 
 from cnnlstm.core.atomic import write_text
 from cnnlstm.figures import figures, plot_data
+from cnnlstm.study.labels import display_names
 from cnnlstm.study.runs import Run, StudyPaths, worst_class
 
 
@@ -22,7 +23,7 @@ def make_plots(
 ) -> list[Path]:
     """Draw every figure into `figures_dir` and its data into `data_dir`; return the PNG paths."""
     models = list(study)
-    colors = figures.model_colors(models)
+    styles = figures.model_styles(models, display_names(summary), summary["proposed_model"])
     best = summary["best_model"]
     worst = worst_class(study[best])
     frames = {
@@ -36,15 +37,17 @@ def make_plots(
     for name, frame in frames.items():
         write_csv(data_dir / f"{name}.csv", frame)
     drawn = {
-        "roc_best_model": figures.roc_per_class_figure(frames["roc_best_model"], best),
-        "roc_worst_class": figures.roc_of_class_figure(frames["roc_worst_class"], worst, best, colors),
-        "tsne": figures.tsne_figure(frames["tsne"]),
-        "learning_curves": figures.learning_curves_figure(frames["learning_curves"], colors),
-        "accuracy_vs_cost": figures.cost_figure(frames["cost"], colors),
+        "roc_best_model": figures.roc_per_class_figure(frames["roc_best_model"], styles.labels[best]),
+        "roc_worst_class": figures.roc_of_class_figure(frames["roc_worst_class"], worst, best, styles),
+        "tsne": figures.tsne_figure(frames["tsne"], styles),
+        "learning_curves": figures.learning_curves_figure(frames["learning_curves"], styles),
+        "accuracy_vs_cost": figures.cost_figure(frames["cost"], styles),
+        "confusion_grid": figures.confusion_grid_figure(frames["confusion"], styles),
     }
     confusion = frames["confusion"]
-    for name in models:
-        drawn[f"confusion/{name}"] = figures.confusion_figure(confusion[confusion["model"] == name], name)
+    for name in models:  # one file each as well: the report embeds the proposed and the best model's
+        drawn[f"confusion/{name}"] = figures.confusion_figure(confusion[confusion["model"] == name],
+                                                              styles.labels[name])
     written = []
     for name, fig in drawn.items():
         path = figures_dir / f"{name}.png"

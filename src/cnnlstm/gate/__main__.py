@@ -19,7 +19,8 @@ from cnnlstm.gate.compare import (
     Tolerance, compare, format_markdown, format_table, gated_metrics, load_tolerances, verdict,
 )
 from cnnlstm.gate.profile import deep_merge, load_mapping, profiled_params, protocol_sha256, write_params
-from cnnlstm.gate.workspace import UP_TO_DATE, copy_repo, dvc
+from cnnlstm.gate.workspace import UP_TO_DATE, copy_repo, dvc, stage_env
+from cnnlstm.study_progress import StudyProgress, announce, plan, train_epochs
 
 SUMMARY = "metrics/summary.json"
 
@@ -44,9 +45,19 @@ def run_smoke(repo: Path, params: dict[str, Any], workdir: Path) -> None:
     """Copy the repository into `workdir`, put it on the profile and reproduce the pipeline."""
     copy_repo(repo, workdir)
     write_params(workdir, params)
-    print(f"gate: running the smoke profile in {workdir}", flush=True)
+    planned = plan([sys.executable, "-m", "dvc"], cwd=workdir, env=stage_env(workdir))
+    epochs = train_epochs(workdir / "params.yaml")
+    print(f"gate: running the smoke profile in {workdir} (log: gate-repro.log there): {announce(planned, epochs)}",
+          flush=True)
+    progress = StudyProgress(planned, epochs)
+
+    def report(line: str) -> None:
+        note = progress.line(line)
+        if note:
+            print(f"gate: {note}", flush=True)
+
     start = time.monotonic()
-    dvc(workdir, "repro", log=workdir / "gate-repro.log")
+    dvc(workdir, "repro", log=workdir / "gate-repro.log", on_line=report)
     print(f"gate: pipeline done in {time.monotonic() - start:.0f} s", flush=True)
 
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from cnnlstm.core.errors import CnnLstmError
@@ -52,19 +53,29 @@ def stage_env(workdir: Path) -> dict[str, str]:
     return env
 
 
-def dvc(workdir: str | Path, *args: str, log: Path | None = None) -> str:
+def dvc(workdir: str | Path, *args: str, log: Path | None = None, on_line: Callable[[str], None] | None = None) -> str:
     """Run `dvc ARGS` in `workdir` and return its output; on failure print its tail and raise.
-    With `log`, output goes to that file as it comes (long runs can be watched)."""
+    With `log`, output goes to that file as it comes (long runs can be watched), each line also
+    to `on_line` (progress)."""
     workdir = Path(workdir)
     command = [sys.executable, "-m", "dvc", *args]
     if log is None:
         result = subprocess.run(command, cwd=workdir, env=stage_env(workdir), capture_output=True, text=True)
-        output = result.stdout + result.stderr
+        output, code = result.stdout + result.stderr, result.returncode
     else:
-        with log.open("w") as out:
-            result = subprocess.run(command, cwd=workdir, env=stage_env(workdir), stdout=out, stderr=subprocess.STDOUT)
+        with log.open("w") as out, subprocess.Popen(
+            command, cwd=workdir, env=stage_env(workdir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, bufsize=1,
+        ) as process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                out.write(line)
+                out.flush()
+                if on_line is not None:
+                    on_line(line)
+            code = process.wait()
         output = log.read_text()
-    if result.returncode != 0:
+    if code != 0:
         print("\n".join(output.splitlines()[-LOG_TAIL_LINES:]), file=sys.stderr)
-        raise CnnLstmError(f"dvc {' '.join(args)} failed in {workdir} (exit {result.returncode}, output above)")
+        raise CnnLstmError(f"dvc {' '.join(args)} failed in {workdir} (exit {code}, output above)")
     return output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-NUM_CLASSES = 10
+from cnnlstm.core.params import NUM_CLASSES
 
 
 class Classifier(nn.Module):

@@ -76,7 +76,9 @@ def _result(
     }
     if args.explain:
         target = saliency_path(path)
-        save_explanation(target, image, occlusion_map(predictor.probabilities, image, order[0]))
+        top = order[0]
+        save_explanation(target, image, occlusion_map(predictor.probabilities, image, top), CLASSES[top],
+                         float(probs[top]), predictor.name)
         result["saliency"] = str(target)
     return result
 

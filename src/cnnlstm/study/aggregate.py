@@ -8,13 +8,20 @@ import numpy as np
 
 from cnnlstm.models.cost import architecture_cost
 from cnnlstm.evaluation.metrics import SCALAR_METRICS, classification_metrics, rounded
+from cnnlstm.study.conditions import study_conditions
+from cnnlstm.study.labels import proposed_label
 from cnnlstm.study.pairs import comparison_pairs, is_hybrid
-from cnnlstm.study.questions import COMPARED_METRICS, PUBLISHED_ROW_LSTM_ACCURACY
-from cnnlstm.study.stats import paired_comparison
+from cnnlstm.study.questions import COMPARED_METRICS, REFERENCE_ROW_LSTM_ACCURACY, REFERENCE_SOURCE
+from cnnlstm.study.stats import accuracy_vs_reference, paired_comparison
 from cnnlstm.study.runs import Run, ensemble_probs
+from cnnlstm.study.judging import judge_question
+from cnnlstm.study.verdicts import ALPHA
 from cnnlstm.core.params import Params
 
-SUMMARY_STATISTICS = ("mean_diff", "ci95_low", "ci95_high", "p_ttest", "p_wilcoxon", "cohens_dz", "wins", "folds")
+SUMMARY_STATISTICS = (
+    "mean_diff", "ci95_low", "ci95_high", "p_ttest", "p_ttest_holm", "p_wilcoxon", "p_wilcoxon_holm",
+    "p_tost", "p_tost_holm", "within_margin", "verdict", "cohens_dz", "wins", "losses", "folds",
+)
 
 
 def fold_scores(runs: list[Run], metric: str) -> np.ndarray:
@@ -41,28 +48,32 @@ def model_summary(runs: list[Run], cost: dict[str, int]) -> tuple[dict[str, Any]
 
 
 def compare(params: Params, study: dict[str, list[Run]], n_train: float, n_test: float) -> dict[str, dict[str, Any]]:
-    """Every paired comparison of every research question, on each of COMPARED_METRICS:
+    """Every paired comparison of every research question, on each of COMPARED_METRICS, with
+    Holm-adjusted p-values and verdicts within each question:
     {question: {"<model>-vs-<baseline>": {"model", "baseline", metric: statistics}}}."""
     comparisons: dict[str, dict[str, Any]] = {}
     for pair in comparison_pairs(params):
         entry = {"model": pair.model, "baseline": pair.baseline}
         for metric in COMPARED_METRICS:
             entry[metric] = paired_comparison(
-                fold_scores(study[pair.model], metric), fold_scores(study[pair.baseline], metric), n_train, n_test
+                fold_scores(study[pair.model], metric), fold_scores(study[pair.baseline], metric), n_train, n_test,
+                params.equivalence_margin,
             )
         comparisons.setdefault(pair.question, {})[pair.key] = entry
-    published = PUBLISHED_ROW_LSTM_ACCURACY
-    comparisons["vs_published"] = {
-        f"{name}-vs-published": {
-            "model": name,
-            "baseline": f"published {published:.2%}",
-            "accuracy": paired_comparison(
-                fold_scores(runs, "accuracy"), np.full(len(runs), published), n_train, n_test
-            ),
-        }
-        for name, runs in study.items()
-    }
-    return comparisons
+    return {question: judge_question(pairs, COMPARED_METRICS) for question, pairs in comparisons.items()}
+
+
+def reference_comparison(study: dict[str, list[Run]]) -> dict[str, Any]:
+    """Each model's fold ensemble on the test set against the proposal's row-LSTM test accuracy:
+    test-set numbers against a test-set figure (exact binomial test and interval)."""
+    models = {}
+    for name, runs in study.items():
+        labels = runs[0].predictions.test_labels
+        correct = int((ensemble_probs(runs).argmax(axis=1) == labels).sum())
+        test = accuracy_vs_reference(correct, len(labels), REFERENCE_ROW_LSTM_ACCURACY)
+        models[name] = {"test_accuracy": rounded(test.accuracy), "ci95_low": rounded(test.ci_low),
+                        "ci95_high": rounded(test.ci_high), "p_binomial": rounded(test.p)}
+    return {"accuracy": REFERENCE_ROW_LSTM_ACCURACY, "split": "test", "source": REFERENCE_SOURCE, "models": models}
 
 
 def accuracy_view(comparisons: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -95,9 +106,17 @@ def summarize(
         "fold_sizes": {"train": rounded(n_train), "heldout": rounded(n_test)},
         "test_images": len(study[by_accuracy[0]][0].predictions.test_index),  # the same for every run
         "proposed_model": params.model["name"],
+        "proposed_label": proposed_label(params),  # its display name, from its config
         "best_model": by_accuracy[0],
         "best_hybrid": hybrids[0] if hybrids else None,
         "models": models,
+        "conditions": study_conditions(
+            params, [r.train_log for runs in study.values() for r in runs],
+            [r.timings for runs in study.values() for r in runs],
+        ),
+        "alpha": ALPHA,
+        "equivalence_margin": params.equivalence_margin,
         "comparisons": accuracy_view(comparisons),
+        "reference": reference_comparison(study),
     }
     return summary, ensembles, comparisons

@@ -40,6 +40,7 @@ class Run:
     metrics: dict[str, Any]  # metrics/runs/<model>/fold<k>.json
     timings: dict[str, Any]  # metrics/timings/<model>/fold<k>.json
     predictions: Predictions
+    train_log: dict[str, Any]  # logs/train/<model>/fold<k>/run.json: epochs, device and precision trained with
 
 
 def load_model_runs(paths: StudyPaths, model: str, folds: tuple[int, ...], folds_sha256: str) -> list[Run]:
@@ -52,7 +53,8 @@ def load_model_runs(paths: StudyPaths, model: str, folds: tuple[int, ...], folds
         if (metrics.get("model"), metrics.get("fold")) != (model, fold):
             raise CnnLstmError(f"{metrics_path}: holds {metrics.get('model')} fold {metrics.get('fold')}")
         timings = read_json(paths.run_file(paths.timings, model, fold, ".json"))
-        runs.append(Run(metrics, timings, predictions))
+        train_log = read_json(paths.train_logs / model / f"fold{fold}" / "run.json", folds_sha256)
+        runs.append(Run(metrics, timings, predictions, train_log))
     return runs
 
 

@@ -9,15 +9,19 @@ import pandas as pd
 
 from cnnlstm.core.atomic import write_text
 from cnnlstm.study.formatting import format_p, plus_minus
+from cnnlstm.study.labels import display_names
 from cnnlstm.evaluation.metrics import SCALAR_METRICS
 from cnnlstm.study.questions import COMPARED_METRICS, QUESTIONS
 from cnnlstm.study.runs import Run, per_class_cv, timing_summary
 
+
 def model_table(summary: dict[str, Any], study: dict[str, list[Run]], families: dict[str, str]) -> pd.DataFrame:
     """One row per model: mean and std over folds, fold-ensemble test metrics, cost."""
     rows = []
+    labels = display_names(summary)
     for name, entry in summary["models"].items():
-        row: dict[str, Any] = {"model": name, "family": families[name], "proposed": name == summary["proposed_model"]}
+        row: dict[str, Any] = {"model": name, "label": labels[name], "family": families[name],
+                               "proposed": name == summary["proposed_model"]}
         for metric in SCALAR_METRICS:
             row[f"{metric}_mean"] = entry["cv"][metric]["mean"]
             row[f"{metric}_std"] = entry["cv"][metric]["std"]
@@ -56,7 +60,7 @@ def per_class_table(study: dict[str, list[Run]], ensembles: dict[str, dict[str, 
 def model_markdown(table: pd.DataFrame) -> str:
     """The headline table: mean ± std over folds (held-out), fold ensemble on the test set, cost."""
     shown = pd.DataFrame({
-        "model": [f"**{m}** (proposed)" if p else m for m, p in zip(table["model"], table["proposed"])],
+        "model": [f"**{label}**" if p else label for label, p in zip(table["label"], table["proposed"])],
         "accuracy %": [plus_minus(m, s, True) for m, s in zip(table["accuracy_mean"], table["accuracy_std"])],
         "macro-F1 %": [plus_minus(m, s, True) for m, s in zip(table["f1_macro_mean"], table["f1_macro_std"])],
         "macro AUROC": [plus_minus(m, s, False) for m, s in zip(table["auroc_macro_mean"], table["auroc_macro_std"])],
@@ -71,8 +75,13 @@ def model_markdown(table: pd.DataFrame) -> str:
     return shown.to_markdown(index=False, disable_numparse=True) + "\n"
 
 
+def _raw_and_holm(raw: pd.Series, adjusted: pd.Series) -> list[str]:
+    return [f"{format_p(p)} ({format_p(h)})" for p, h in zip(raw, adjusted)]
+
+
 def comparison_markdown(table: pd.DataFrame, metric: str = "accuracy") -> str:
-    """Per question, the paired differences of `metric` in percentage points."""
+    """Per question, the paired differences of `metric` in percentage points; each p-value raw, then
+    Holm-adjusted within the question in brackets; the verdict from the adjusted ones."""
     sections = []
     for question in QUESTIONS:
         rows = table[(table["question"] == question.key) & (table["metric"] == metric)]
@@ -84,10 +93,12 @@ def comparison_markdown(table: pd.DataFrame, metric: str = "accuracy") -> str:
             f"Δ {metric} (pp)": (rows["mean_diff"] * 100).map("{:+.2f}".format),
             "95% CI (pp)": [f"[{lo * 100:+.2f}, {hi * 100:+.2f}]"
                             for lo, hi in zip(rows["ci95_low"], rows["ci95_high"])],
-            "p (corrected t)": rows["p_ttest"].map(format_p),
-            "p (Wilcoxon)": rows["p_wilcoxon"].map(format_p),
+            "p corrected t (Holm)": _raw_and_holm(rows["p_ttest"], rows["p_ttest_holm"]),
+            "p Wilcoxon (Holm)": _raw_and_holm(rows["p_wilcoxon"], rows["p_wilcoxon_holm"]),
+            "p TOST (Holm)": _raw_and_holm(rows["p_tost"], rows["p_tost_holm"]),
             "d_z": rows["cohens_dz"].map(lambda d: "–" if pd.isna(d) else f"{d:+.2f}"),
             "wins/losses": [f"{w}/{l}" for w, l in zip(rows["wins"], rows["losses"])],
+            "verdict": rows["verdict"],
         })
         sections.append(f"**{question.title}**\n\n{shown.to_markdown(index=False, disable_numparse=True)}\n")
     return "\n".join(sections)

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.core.inference import to_pixels
 from cnnlstm.core.params import TrainParams
 from cnnlstm.core.runtime import Runtime
@@ -31,16 +32,16 @@ WARMUP_STEPS = 3  # eager steps before capture: cuDNN/cuBLAS workspaces, autogra
 
 
 def schedule_tables(optimizer: torch.optim.Optimizer, scheduler: Any, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(lr, beta1) of every step as torch's `scheduler` sets them (OneCycle cycles beta1 too).
-    Steps `optimizer`, which must be a throwaway: its parameters have no gradients, so it only
-    advances the schedule."""
+    """(lr, beta1) of steps 0..`steps` as torch's `scheduler` sets them (OneCycle cycles beta1
+    too); the last entry is what the scheduler reports after the run. Steps `optimizer`, which must
+    be a throwaway: its parameters have no gradients, so it only advances the schedule."""
     group = optimizer.param_groups[0]
-    lr, beta1 = [], []
+    lr, beta1 = [group["lr"]], [group["betas"][0]]
     for _ in range(steps):
-        lr.append(group["lr"])
-        beta1.append(group["betas"][0])
         optimizer.step()
         scheduler.step()
+        lr.append(group["lr"])
+        beta1.append(group["betas"][0])
     return torch.tensor(lr, dtype=torch.float64), torch.tensor(beta1, dtype=torch.float64)
 
 
@@ -50,12 +51,12 @@ class DeviceSchedule:
 
     def __init__(self, lr: torch.Tensor, beta1: torch.Tensor, device: torch.device) -> None:
         self.lr_host = lr
-        self.lr = lr.to(device, torch.float32)  # (total_steps,)
+        self.lr = lr.to(device, torch.float32)  # (total_steps + 1,)
         self.beta1 = beta1.to(device, torch.float32)
         self.step_count = 0  # steps done; advanced by whole epochs
 
     def get_last_lr(self) -> list[float]:
-        return [float(self.lr_host[min(self.step_count, len(self.lr_host) - 1)])]
+        return [float(self.lr_host[self.step_count])]
 
     def state_dict(self) -> dict[str, int]:
         return {"step_count": self.step_count}
@@ -96,8 +97,9 @@ class CapturedTrainer:
         self.index = index.to(dev)
         self.batch_size = params.batch_size
         self.steps_per_epoch = len(index) // params.batch_size  # drop the ragged tail, as the CPU loop
+        if self.steps_per_epoch == 0:
+            raise CnnLstmError(f"train.batch_size: {params.batch_size} is more than the {len(index)} training images")
         group = reference[0].param_groups[0]
-        self.schedule = DeviceSchedule(*schedule_tables(*reference, total_steps), dev)
         # Tensor lr and betas: the graph reads their current values from memory at every replay.
         self.optimizer = torch.optim.AdamW(
             model.parameters(),
@@ -108,6 +110,7 @@ class CapturedTrainer:
             capturable=dev.type == "cuda",
             foreach=dev.type == "cuda",  # the CPU (tests) takes the single-tensor path, which accepts tensor lr
         )
+        self.schedule = DeviceSchedule(*schedule_tables(*reference, total_steps), dev)  # steps `reference`
         # Static buffers: the graph is captured reading these addresses, so they are refilled in place.
         self.order = torch.zeros(self.steps_per_epoch, self.batch_size, dtype=torch.long, device=dev)
         self.draws = draw_augment(params.augment, (self.steps_per_epoch, self.batch_size), torch.Generator(dev))
@@ -159,34 +162,47 @@ class CapturedTrainer:
     def _capture(self) -> torch.cuda.CUDAGraph:
         """Warm up on a side stream, put every piece of state back, then capture one step.
         Restoring makes the captured run start exactly where the eager one would."""
-        saved = [t.clone() for t in self._state()]
-        fresh_optimizer = not self.optimizer.state
+        model_state = [t.clone() for t in self._model_and_counters()]
+        optimizer_state = [t.clone() for t in self._optimizer_state()]  # empty on a fresh run
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
-            for _ in range(WARMUP_STEPS):
+            for _ in range(min(WARMUP_STEPS, self.steps_per_epoch)):  # stay inside the epoch's buffers
                 self._step()
         torch.cuda.current_stream().wait_stream(side)
-        for tensor, value in zip(self._state(), saved):
+        for tensor, value in zip(self._model_and_counters(), model_state, strict=True):
             tensor.copy_(value)
-        if fresh_optimizer:  # zeros are exactly the state AdamW creates on its first step
-            for state in self.optimizer.state.values():
-                for value in state.values():
-                    value.zero_()
+        if optimizer_state:
+            for tensor, value in zip(self._optimizer_state(), optimizer_state, strict=True):
+                tensor.copy_(value)
+        else:  # zeros are exactly the state AdamW creates on its first step
+            for tensor in self._optimizer_state():
+                tensor.zero_()
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
             self._step()
         return graph
 
-    def _state(self) -> list[torch.Tensor]:
-        """Everything a step mutates: weights, BatchNorm statistics, optimizer state, counters."""
-        optimizer_state = [v for s in self.optimizer.state.values() for v in s.values() if torch.is_tensor(v)]
-        return [*self.model.state_dict().values(), *optimizer_state, self.batch, self.global_step, self.loss_sum]
+    def _model_and_counters(self) -> list[torch.Tensor]:
+        """Weights, BatchNorm statistics and the step counters: what a step mutates besides AdamW."""
+        return [*self.model.state_dict().values(), self.batch, self.global_step, self.loss_sum]
+
+    def _optimizer_state(self) -> list[torch.Tensor]:
+        return [v for state in self.optimizer.state.values() for v in state.values() if torch.is_tensor(v)]
+
+    def _place_hyperparameters(self) -> None:
+        """lr and betas as tensors on the device; a resumed optimizer state brings them back on the CPU."""
+        dev = self.runtime.device
+        for group in self.optimizer.param_groups:
+            group["lr"] = torch.as_tensor(group["lr"], dtype=torch.float32).to(dev)
+            group["betas"] = tuple(torch.as_tensor(b, dtype=torch.float32).to(dev) for b in group["betas"])
 
     def train_epoch(self, seed: int) -> tuple[float, float]:
         """One epoch with order and augmentation from `seed`; return (mean loss, seconds)."""
         self.model.train()
         started = time.perf_counter()
+        if self.graph is None:  # once captured, the graph holds these tensors' addresses
+            self._place_hyperparameters()
         self._new_epoch(seed)
         if self.capture and self.graph is None:
             self.graph = self._capture()

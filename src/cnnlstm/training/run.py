@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,13 +17,15 @@ from dvclive import Live
 from sklearn.model_selection import train_test_split
 
 from cnnlstm.core.atomic import write_json
+from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.models.checkpoint import load_torch, save_model, save_torch
 from cnnlstm.data.fashion_mnist import load_split
 from cnnlstm.data.folds import file_sha256, fold_indices, load_folds
 from cnnlstm.models.registry import build_model
 from cnnlstm.core.params import Params, TrainParams
 from cnnlstm.core.runtime import Runtime, resolve_runtime
-from cnnlstm.training.loop import check_finite, train_one_epoch, validate
+from cnnlstm.training.captured import CapturedTrainer, training_step_kind
+from cnnlstm.training.loop import check_learned, check_loss, train_one_epoch, validate
 from cnnlstm.training.progress import Progress
 from cnnlstm.training.seeding import derive_seed, seed_everything
 
@@ -84,8 +87,14 @@ def train_run(params: Params, name: str, fold: int, paths: RunPaths) -> dict[str
     fit_index, val_index = torch.from_numpy(np.sort(fit_idx)), torch.from_numpy(np.sort(val_idx))
     steps_per_epoch = len(fit_index) // tp.batch_size
     optimizer, scheduler = make_optimizer(model, tp, steps_per_epoch * tp.epochs)
+    step_kind = training_step_kind(tp, runtime)
+    trainer = None
+    if step_kind != "loop":  # CUDA: data, schedule and the whole step on the GPU, optionally one graph
+        trainer = CapturedTrainer(model, images, labels, fit_index, tp, runtime, (optimizer, scheduler),
+                                  steps_per_epoch * tp.epochs, capture=step_kind == "cuda-graph")
+        optimizer, scheduler = trainer.optimizer, trainer.schedule
 
-    fingerprint = _fingerprint(family, dataclasses.asdict(config), dataclasses.asdict(tp), folds_sha, fold)
+    fingerprint = _fingerprint(family, dataclasses.asdict(config), dataclasses.asdict(tp), folds_sha, fold, step_kind)
     state = _resume(paths.checkpoint, fingerprint, model, optimizer, scheduler)
     label = f"{name} fold {fold}"
     progress = Progress(label, tp.epochs)
@@ -96,10 +105,13 @@ def train_run(params: Params, name: str, fold: int, paths: RunPaths) -> dict[str
             generator = seed_everything(derive_seed(seed, "epoch", epoch))
             lr = scheduler.get_last_lr()[0]
             progress.start_epoch(epoch, steps_per_epoch)
-            train_loss, seconds = train_one_epoch(
-                model, images, labels, fit_index, optimizer, scheduler, tp, runtime, generator, progress
-            )
-            check_finite(train_loss, label, epoch)
+            if trainer is None:
+                train_loss, seconds = train_one_epoch(
+                    model, images, labels, fit_index, optimizer, scheduler, tp, runtime, generator, progress
+                )
+            else:
+                train_loss, seconds = trainer.train_epoch(generator.initial_seed())
+            check_loss(train_loss, label, epoch)
             val_loss, val_acc = validate(model, images, labels, val_index, runtime)
             record = {
                 "epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "val_acc": val_acc,
@@ -112,6 +124,7 @@ def train_run(params: Params, name: str, fold: int, paths: RunPaths) -> dict[str
             progress.end_epoch(epoch, record)
             _save_checkpoint(paths.checkpoint, fingerprint, state, model, optimizer, scheduler)
 
+    check_learned(state["best_val_acc"], label, state["best_epoch"] or tp.epochs)  # before anything is written
     model.load_state_dict(state["best_state"])
     summary = {
         "model": name, "fold": fold, "seed": seed, "folds_sha256": folds_sha,
@@ -119,6 +132,7 @@ def train_run(params: Params, name: str, fold: int, paths: RunPaths) -> dict[str
         "train_seconds": sum(r["epoch_seconds"] for r in state["history"]),
         "device": runtime.device.type, "amp": str(runtime.amp_dtype).removeprefix("torch.") if runtime.amp_dtype else "fp32",
         "train_images": len(fit_index), "val_images": len(val_index),
+        "step": step_kind, "batch_size": tp.batch_size, "lr": tp.lr, "augment": dataclasses.asdict(tp.augment),
     }
     write_json(paths.log_dir / "run.json", summary)
     save_model(paths.model_file, name, family, config, model.cpu(), fold=fold, folds_sha256=folds_sha,
@@ -150,7 +164,11 @@ def _resume(path: Path, fingerprint: str, model, optimizer, scheduler) -> dict[s
     fresh = {"history": [], "best_val_acc": -1.0, "best_epoch": 0, "best_state": None}
     if not path.is_file():
         return fresh
-    saved = load_torch(path)
+    try:
+        saved = load_torch(path)
+    except CnnLstmError as exc:  # only a cache of finished epochs: a damaged one costs time, never results
+        print(f"warning: {exc}; ignoring the checkpoint, training from epoch 1", file=sys.stderr)
+        return fresh
     if saved.get("fingerprint") != fingerprint:
         return fresh
     model.load_state_dict(saved["model"])

@@ -1,0 +1,144 @@
+"""GPU benchmark of the study's models: the captured training step against the eager one.
+
+    python bench/gpu.py                                  # every model, about 2 minutes on an H200
+    python bench/gpu.py --models cnn32_lstm,lstm --profile profiles/converged.yaml
+
+Prints the GPU, its measured bf16 matmul rate, process start-up seconds, then one row per model:
+training img/s of the same step (training/captured.py) eager and captured at batch 128 and at the
+profile's batch, side by side in this one run; inference img/s (the evaluate stage's path at the
+profile's eval settings); the share of the matmul rate that training uses; and the converged
+study's projected wall-clock. Images are random uint8 of Fashion-MNIST's shape: these models'
+speed does not depend on pixel values, and the benchmark needs no data set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+from cnnlstm.core.errors import CnnLstmError, exit_on_error
+from cnnlstm.core.params import Params, parse_params
+from cnnlstm.core.runtime import Runtime, resolve_runtime
+from cnnlstm.gate.profile import profiled_params
+from cnnlstm.models.cost import flops_per_image, timed_predict
+from cnnlstm.models.registry import build_model
+from cnnlstm.training.captured import CapturedTrainer
+from cnnlstm.training.run import make_optimizer
+
+SMALL_BATCH = 128  # the CPU schedule's batch, where the eager step is most launch-bound
+TRAIN_FLOPS_PER_FORWARD = 3  # forward + backward (gradients of inputs and of weights)
+DVC_SECONDS_PER_STAGE = 0.3  # DVC's own bookkeeping per stage (../shared/DVC_NOTES.md)
+STARTUP_RUNS = 3
+
+
+def bf16_matmul_tflops(n: int = 8192, calls: int = 10) -> float:
+    """Mean rate of `calls` bf16 n x n products after three warm-ups, timed with CUDA events."""
+    a = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    for _ in range(3):
+        a @ b
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(calls):
+        a @ b
+    end.record()
+    end.synchronize()
+    return 2 * n**3 * calls / (start.elapsed_time(end) / 1000) / 1e12
+
+
+def startup_seconds(code: str) -> float:
+    """Median wall-clock of a fresh `python -c code`: what every DVC stage process pays."""
+    times = []
+    for _ in range(STARTUP_RUNS):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def training_rate(
+    params: Params, name: str, images: torch.Tensor, labels: torch.Tensor, runtime: Runtime, batch: int,
+    capture: bool,
+) -> tuple[float, float]:
+    """(img/s of a whole epoch, seconds of the first epoch beyond that: warm-up and capture)."""
+    tp = dataclasses.replace(params.train, batch_size=batch)
+    torch.manual_seed(0)
+    model = build_model(*params.configs[name]).to(runtime.device)
+    index = torch.arange(len(images))
+    total = len(index) // batch * 2
+    trainer = CapturedTrainer(model, images, labels, index, tp, runtime, make_optimizer(model, tp, total), total,
+                              capture)
+    _, first = trainer.train_epoch(0)
+    _, second = trainer.train_epoch(1)
+    return trainer.steps_per_epoch * batch / second, max(first - second, 0.0)
+
+
+@exit_on_error
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--profile", default="profiles/converged.yaml", help="the schedule to project")
+    parser.add_argument("--models", help="comma-separated names (default: every model of the study)")
+    args = parser.parse_args()
+    if not torch.cuda.is_available():
+        raise CnnLstmError("bench/gpu.py needs a CUDA GPU and torch sees none (run it on the device machine)")
+    params = parse_params(profiled_params(args.params, args.profile), f"{args.params} + {args.profile}")
+    tp, ev = params.train, params.eval
+    names = args.models.split(",") if args.models else list(params.all_models)
+    runtime = resolve_runtime(tp.device, tp.precision)
+    eval_runtime = resolve_runtime(ev.device, ev.precision)
+
+    folds = len(params.cv.fold_ids)
+    fit_images = round(60_000 * params.cv.subset * (1 - 1 / params.cv.folds) * (1 - tp.val_fraction))
+    images = torch.randint(0, 256, (fit_images, 28, 28), dtype=torch.uint8, device=runtime.device)
+    labels = torch.randint(0, 10, (fit_images,), device=runtime.device)
+
+    peak = bf16_matmul_tflops()
+    python_s = startup_seconds("pass")
+    import_s = startup_seconds("import cnnlstm.training.run")
+    cuda_s = startup_seconds("import cnnlstm.training.run, torch; torch.zeros(1, device='cuda')")  # CUDA init
+    stages = folds * len(names) + len(names) + 5  # train runs, evaluate per model, download..report
+    print(f"GPU: {torch.cuda.get_device_name()}; torch {torch.__version__}; Python {sys.version.split()[0]}")
+    print(f"bf16 matmul (8192^3, mean of 10 after 3 warm-ups): {peak:.0f} TFLOP/s")
+    print(f"process start-up, median of {STARTUP_RUNS}: python {python_s:.2f} s; + imports of a train stage "
+          f"{import_s:.2f} s; + CUDA init {cuda_s:.2f} s")
+    print(f"profile {args.profile}: {tp.epochs} epochs, batch {tp.batch_size}, lr {tp.lr}, {tp.precision}, "
+          f"augment {tp.augment}; {folds} folds x {fit_images:,} training images per epoch")
+    big = tp.batch_size
+    header = (f"{'model':<18} {'MFLOP/img':>9} {'eager@128':>10} {'graph@128':>10} {'x':>5} "
+              f"{f'eager@{big}':>10} {f'graph@{big}':>10} {'x':>5} {'capture s':>9} {'% peak':>6} "
+              f"{f'infer@{ev.batch_size}':>11} {'study s':>8}")
+    print(header)
+    print("-" * len(header), flush=True)
+    study_seconds = 0.0
+    for name in names:
+        flops = flops_per_image(build_model(*params.configs[name]))
+        eager_small, _ = training_rate(params, name, images, labels, runtime, SMALL_BATCH, capture=False)
+        graph_small, _ = training_rate(params, name, images, labels, runtime, SMALL_BATCH, capture=True)
+        eager_big, _ = training_rate(params, name, images, labels, runtime, big, capture=False)
+        graph_big, capture_s = training_rate(params, name, images, labels, runtime, big, capture=True)
+        model = build_model(*params.configs[name]).to(eval_runtime.device)
+        _, infer = timed_predict(model, images[:10_000], eval_runtime, ev.batch_size)
+        share = TRAIN_FLOPS_PER_FORWARD * flops * graph_big / (peak * 1e12)
+        seconds = folds * (tp.epochs * fit_images / graph_big + capture_s)
+        study_seconds += seconds
+        print(f"{name:<18} {flops / 1e6:>9.2f} {eager_small:>10,.0f} {graph_small:>10,.0f} "
+              f"{graph_small / eager_small:>4.1f}x {eager_big:>10,.0f} {graph_big:>10,.0f} "
+              f"{graph_big / eager_big:>4.1f}x {capture_s:>9.2f} {share:>6.1%} {infer:>11,.0f} {seconds:>8.0f}",
+              flush=True)
+        del model
+        torch.cuda.empty_cache()
+    overhead = stages * (cuda_s + DVC_SECONDS_PER_STAGE)
+    print(f"projected converged study (dvc repro, serial): training {study_seconds:.0f} s + {stages} stage "
+          f"start-ups x {cuda_s + DVC_SECONDS_PER_STAGE:.1f} s = {study_seconds + overhead:.0f} s "
+          f"({(study_seconds + overhead) / 60:.1f} min); validation, evaluation and plots extra")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Study-level progress of a `dvc repro`: which stages will run, what they should cost, and
+"stage k of N" with an ETA for the whole run as stages finish (used by `make repro` and the gate).
+
+DVC prints "Running stage 'NAME':" when a stage starts; a stage's duration is the time to the
+next such line (or to the end), as in reports/timing/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import subprocess
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from cnnlstm.core.errors import CnnLstmError
+from cnnlstm.core.params import load_params
+
+RUNNING = re.compile(r"^Running stage '([^']+)'")
+EDGE = re.compile(r'"([^"]+)"\s*->\s*"([^"]+)"')
+NODE = re.compile(r'^"([^"]+)";$', re.MULTILINE)
+
+# Seconds per stage by kind, the one place for the study's time estimates. `train` is `train_startup`
+# plus `train_epoch` per epoch of a full fold (51,300 images), scaled by train.epochs x cv.subset.
+# cpu: measured, reports/timing/repro-2026-11-28T053408Z.tsv (2-core AMD EPYC Zen 1, AVX2, fp32,
+#      2 epochs: train 90 s); CPUs with native bf16 have trained up to ~4x faster: the slow end.
+# gpu: one H200, the training loop at ~20k img/s (2.6 s per epoch) and ~15 s of start-up per stage
+#      process; aggregate, plots and report run on the CPU either way.
+ESTIMATES: dict[str, dict[str, float]] = {
+    "cpu": {"download": 2, "split": 4, "train_startup": 18, "train_epoch": 36, "evaluate": 61,
+            "aggregate": 20, "plots": 51, "report": 6},
+    "gpu": {"download": 2, "split": 4, "train_startup": 15, "train_epoch": 3, "evaluate": 20,
+            "aggregate": 20, "plots": 51, "report": 6},
+}
+UNKNOWN_KIND_SECONDS = 10.0  # a stage kind the table does not know yet
+
+
+def kind(stage: str) -> str:
+    """`train@cnn16-3` -> `train`; the proposed model's stages count with the others of their kind."""
+    return stage.split("@")[0].removesuffix("_hybrid")
+
+
+def stages_to_run(status: dict[str, object], dag_dot: str, force: bool = False) -> list[str]:
+    """The stages a plain `dvc repro` will run: those `dvc status --json` reports changed, and
+    everything downstream of them (`dvc dag --dot`), in the DAG's order; with `force`, all."""
+    order = NODE.findall(dag_dot)
+    children: dict[str, set[str]] = defaultdict(set)
+    for parent, child in EDGE.findall(dag_dot):
+        children[parent].add(child)
+    chosen = set(order) if force else set(status)
+    frontier = list(chosen)
+    while frontier:
+        for child in children[frontier.pop()] - chosen:
+            chosen.add(child)
+            frontier.append(child)
+    return [stage for stage in order if stage in chosen] + sorted(chosen - set(order))
+
+
+def plan(dvc: list[str], force: bool = False, cwd: Path | None = None, env: dict[str, str] | None = None) -> list[str]:
+    """The stages `dvc repro` will run in `cwd`, asking `dvc status` and `dvc dag` side by side
+    (each costs seconds of DVC start-up). `dvc` is the command that runs DVC."""
+    def start(*args: str) -> subprocess.Popen:
+        return subprocess.Popen([*dvc, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, text=True)
+
+    with start("status", "--json") as status, start("dag", "--dot") as dag:
+        status_out, dag_out = status.communicate()[0], dag.communicate()[0]
+    for process in (status, dag):
+        if process.returncode:
+            raise CnnLstmError(f"{' '.join(process.args)} failed (exit {process.returncode}, output above)")
+    return stages_to_run(json.loads(status_out or "{}"), dag_out, force)
+
+
+def prior_seconds(stage: str, table: dict[str, float], epochs: float) -> float:
+    """The table's estimate for one stage; `epochs` counts full folds' epochs (epochs x subset)."""
+    if kind(stage) == "train":
+        return table["train_startup"] + table["train_epoch"] * epochs
+    return table.get(kind(stage), UNKNOWN_KIND_SECONDS)
+
+
+def train_epochs(params_file: str | Path) -> float:
+    """Epochs of a full fold that one train stage runs: train.epochs x cv.subset."""
+    params = load_params(params_file)
+    return params.train.epochs * params.cv.subset
+
+
+def duration(seconds: float) -> str:
+    """40s, 1m40s, 36m, 2h05m: no more precision than an estimate has."""
+    if seconds < 600:
+        minutes, secs = divmod(round(seconds), 60)
+        return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+def announce(stages: list[str], epochs: float) -> str:
+    """One line before the run starts: how many stages, and the expected time on a CPU and a GPU."""
+    if not stages:
+        return "nothing to run: the pipeline is up to date (dvc status)"
+    cpu, gpu = (sum(prior_seconds(s, ESTIMATES[d], epochs) for s in stages) for d in ("cpu", "gpu"))
+    return (
+        f"{len(stages)} stages to run; expected about {duration(cpu)} on a 2-core CPU without native bf16 "
+        f"(less with it), about {duration(gpu)} on one GPU (estimates: cnnlstm/study_progress.py)"
+    )
+
+
+class StudyProgress:
+    """Feed it DVC's output lines; when a stage starts it returns "stage k of N" with an ETA from
+    the finished stages' mean duration by kind. Kinds not seen yet take the CPU table's estimate,
+    scaled by how fast this machine ran the finished stages against that table."""
+
+    def __init__(self, planned: list[str], epochs: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.planned = planned
+        self.epochs = epochs
+        self.clock = clock
+        self.started_at = clock()
+        self.current: tuple[str, float] | None = None
+        self.finished: dict[str, float] = {}  # stage -> seconds
+
+    def _estimate(self, stage: str) -> float:
+        same_kind = [s for name, s in self.finished.items() if kind(name) == kind(stage)]
+        if same_kind:
+            return statistics.mean(same_kind)
+        table = ESTIMATES["cpu"]
+        prior_done = sum(prior_seconds(name, table, self.epochs) for name in self.finished)
+        speed = sum(self.finished.values()) / prior_done if prior_done else 1.0
+        return speed * prior_seconds(stage, table, self.epochs)
+
+    def line(self, output: str) -> str | None:
+        """The progress line for one line of DVC's output, or None if no stage started."""
+        match = RUNNING.match(output)
+        if not match:
+            return None
+        now = self.clock()
+        if self.current:
+            self.finished[self.current[0]] = now - self.current[1]
+        stage = match.group(1)
+        self.current = (stage, now)
+        k = len(self.finished) + 1
+        total = max(len(self.planned), k)
+        remaining = [s for s in self.planned if s not in self.finished]
+        if stage not in remaining:
+            remaining.append(stage)
+        eta = sum(map(self._estimate, remaining))
+        end = datetime.now(timezone.utc) + timedelta(seconds=eta)
+        return (
+            f"stage {k} of {total}: {stage}; {duration(now - self.started_at)} elapsed, "
+            f"about {duration(eta)} left (ends ~{end:%H:%M} UTC)"
+        )
