@@ -7,14 +7,15 @@ import pytest
 import yaml
 
 from cnnlstm.data.source import find_source
-from conftest import copy_repo, run_in
+from cnnlstm.gate.workspace import copy_repo
+from conftest import REPO, run_in
 
 pytestmark = pytest.mark.skipif(find_source(None) is None, reason="no local Fashion-MNIST copy")
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    return copy_repo(tmp_path_factory.mktemp("repo"))
+    return copy_repo(REPO, tmp_path_factory.mktemp("repo"))
 
 
 def test_repro_split_then_nothing_to_do(repo):
@@ -35,7 +36,7 @@ def test_repro_split_then_nothing_to_do(repo):
     ],
 )
 def test_bad_params_fail_in_one_line_without_outputs(tmp_path, stage, section, key, value, message):
-    repo = copy_repo(tmp_path / "repo")
+    repo = copy_repo(REPO, tmp_path / "repo")
     if stage == "split":
         run_in(repo, "python", "stages/download.py")
     params = yaml.safe_load((repo / "params.yaml").read_text())
@@ -49,7 +50,7 @@ def test_bad_params_fail_in_one_line_without_outputs(tmp_path, stage, section, k
 
 
 def test_unknown_top_level_key_stops_every_stage(tmp_path):
-    repo = copy_repo(tmp_path / "repo")
+    repo = copy_repo(REPO, tmp_path / "repo")
     with (repo / "params.yaml").open("a") as fh:
         fh.write("extra: 1\n")
     result = run_in(repo, "python", "stages/download.py", check=False)

@@ -10,14 +10,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
-from cnnlstm.figures.figures import model_colors  # noqa: E402
+from cnnlstm.figures.figures import model_styles  # noqa: E402
 
 LINESTYLES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dash-dot"}  # one per recipe, in order
 
 
 def budget_figure(table: pd.DataFrame) -> plt.Figure:
     """`table`: study.budget.budget_table's frame."""
-    colors = model_colors(list(dict.fromkeys(table["model"])))
+    models = list(dict.fromkeys(table["model"]))
+    colors = model_styles(models, {m: m for m in models}, models[0]).colors
     styles = {r: list(LINESTYLES)[i % len(LINESTYLES)] for i, r in enumerate(dict.fromkeys(table["recipe"]))}
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), sharey=True)
     for ax, (column, label) in zip(axes, (("epochs", "training epochs"), ("train_flops", "training FLOPs per fold"))):
