@@ -23,6 +23,17 @@ def _unwritable(path: Path, exc: OSError) -> CnnLstmError:
 
 
 @contextlib.contextmanager
+def _write_errors_named(path: Path) -> Iterator[None]:
+    """A full disk or read-only file system while writing `path` becomes one line naming it."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        raise _unwritable(path, exc) from None
+
+
+@contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary sibling path; rename it onto `path` only if the block succeeds."""
     path = Path(path)
@@ -34,12 +45,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    except OSError as exc:
-        if exc.errno not in WRITE_ERRNOS:
-            raise
-        raise _unwritable(path, exc) from None
+        with _write_errors_named(path):
+            yield tmp_path
+            os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
 
@@ -55,14 +63,11 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         raise _unwritable(path, exc) from None
     tmp.chmod(0o755)  # mkdtemp makes it private; outputs should read like any folder
     try:
-        yield tmp
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if exc.errno not in WRITE_ERRNOS:
-            raise
-        raise _unwritable(path, exc) from None
+        with _write_errors_named(path):
+            yield tmp
+            if path.exists():
+                shutil.rmtree(path)
+            os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
