@@ -26,6 +26,9 @@ def built_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
         mp.chdir(root)
         for stage in ("aggregate", "plots", "report"):
             run_stage(stage)
+        (root / "metrics/budgets").mkdir()
+        shutil.copy(root / "metrics/summary.json", root / "metrics/budgets/2ep.json")  # one budget point
+        run_stage("budget")
     return root
 
 
