@@ -204,8 +204,7 @@ def build_report(summary: dict[str, Any], tables_dir: Path, figures_dir: Path, r
         f"below holds **{budget_phrase(conditions)}**; it answers which model is better after "
         f"{conditions['epochs']} epochs of this schedule, and may change with a longer budget or another "
         "schedule. How the answers move with the budget (other runs, each with its own conditions): "
-        f"[budget/budget.md]({os.path.relpath(report_dir / 'budget' / 'budget.md', report_dir)}), "
-        "made by the `budget` stage.",
+        "[budget/budget.md](budget/budget.md), made by the `budget` stage.",
         "## Answers",
         f"### 1. {TITLES['lstm_vs_cnn']}\n\n{lstm_vs_cnn(summary)}",
         f"### 2. {TITLES['param_matched']}\n\n{param_matched(summary)}",
