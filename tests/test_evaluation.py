@@ -18,8 +18,9 @@ from cnnlstm.evaluation.predictions import Predictions, load_predictions, save_p
 
 REPO = Path(__file__).resolve().parents[1]
 FOLDS = 3
-STUDY = ["cnn16", "cnn32", "lstm", "cnn16_lstm", "cnn32_bilstm"]
-SKILL = {"cnn16": 2.0, "cnn32": 2.2, "lstm": 1.2, "cnn16_lstm": 2.4, "cnn32_bilstm": 2.6, "cnn32_lstm": 2.5}
+STUDY = ["cnn16", "cnn32", "lstm", "cnn16_lstm", "cnn32_bilstm", "cnn32_wide"]
+SKILL = {"cnn16": 2.0, "cnn32": 2.2, "lstm": 1.2, "cnn16_lstm": 2.4, "cnn32_bilstm": 2.6, "cnn32_lstm": 2.5,
+         "cnn32_wide": 2.3}
 N_TRAIN, N_TEST = 90, 50
 
 
@@ -113,6 +114,9 @@ def test_aggregate_writes_summary_with_every_question(fake_study: Path) -> None:
         assert isinstance(entry["params"], int) and isinstance(entry["flops_per_image"], int)
     comparisons = summary["comparisons"]
     assert set(comparisons["lstm_vs_cnn"]) == {"cnn16_lstm-vs-cnn16", "cnn32_bilstm-vs-cnn32", "cnn32_lstm-vs-cnn32"}
+    assert set(comparisons["param_matched"]) == {"cnn32_bilstm-vs-cnn32_wide"}
+    matched = comparisons["param_matched"]["cnn32_bilstm-vs-cnn32_wide"]["accuracy"]
+    assert matched["p_ttest_holm"] == matched["p_ttest"]  # a Holm family of its own: one pair, nothing to adjust
     assert set(comparisons["bidirectional"]) == {"cnn32_bilstm-vs-cnn32_lstm"}
     assert set(comparisons["vs_row_lstm"]) == {f"{m}-vs-lstm" for m in models if m != "lstm"}
     stats = comparisons["lstm_vs_cnn"]["cnn32_lstm-vs-cnn32"]["accuracy"]

@@ -15,7 +15,7 @@ from cnnlstm.report.build import verdict_phrase
 from cnnlstm.study.verdicts import decide
 from test_evaluation import REPO, run_stage, write_fake_study
 
-STUDY = ["cnn32", "lstm", "cnn32_bilstm"]
+STUDY = ["cnn32", "lstm", "cnn32_bilstm", "cnn32_wide"]
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +26,9 @@ def built_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
         mp.chdir(root)
         for stage in ("aggregate", "plots", "report"):
             run_stage(stage)
+        (root / "metrics/budgets").mkdir()
+        shutil.copy(root / "metrics/summary.json", root / "metrics/budgets/2ep.json")  # one budget point
+        run_stage("budget")
     return root
 
 
@@ -72,7 +75,7 @@ def test_verdict_follows_holm_p_tost_and_sign(p_holm, p_tost_holm, diff, expecte
 def test_report_states_the_verdict_that_the_numbers_give(built_study: Path) -> None:
     report = (built_study / "reports/REPORT.md").read_text()
     summary = json.loads((built_study / "metrics/summary.json").read_text())
-    for question in ("lstm_vs_cnn", "bidirectional", "vs_row_lstm"):
+    for question in ("lstm_vs_cnn", "param_matched", "bidirectional", "vs_row_lstm"):
         for entry in summary["comparisons"][question].values():
             stats = entry["accuracy"]
             start = f"- **{entry['model']}** vs **{entry['baseline']}**"
@@ -81,6 +84,9 @@ def test_report_states_the_verdict_that_the_numbers_give(built_study: Path) -> N
             assert f"**{verdict_phrase(stats, summary['equivalence_margin'])}**" in line
             assert f"at a {summary['conditions']['epochs']}-epoch budget" in line
             assert f"{stats['mean_diff'] * 100:+.2f} pp" in line
+    sizes = {name: f"{summary['models'][name]['params']:,}" for name in ("cnn32_bilstm", "cnn32_wide", "cnn32")}
+    assert f"Parameters: hybrid {sizes['cnn32_bilstm']}, CNN {sizes['cnn32_wide']}" in report
+    assert f"against **cnn32** ({sizes['cnn32']}), the CNN with the same convolutions" in report
     best = summary["best_hybrid"]
     best_test = summary["reference"]["models"][best]["test_accuracy"]
     assert f"- **{best}** (the best hybrid by held-out accuracy)" in report

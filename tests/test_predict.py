@@ -135,7 +135,7 @@ def test_text_output_lists_the_top_classes(in_study: Path, capsys) -> None:
     code, out, _ = predict(capsys, "--model", "tiny", "--top", "2", *pngs()[:3])
     expected = evaluate_stage_probs("models/tiny/fold0.pt", "models/tiny/fold1.pt")[:3]
     lines = out.splitlines()
-    assert code == 0 and lines[0] == "model tiny: ensemble of 2 fold models" and len(lines) == 4
+    assert code == 0 and lines[0] == "model tiny: ensemble of 2 fold models from models/tiny" and len(lines) == 4
     for line, path, probs in zip(lines[1:], pngs(), expected):
         first, second = np.argsort(-probs)[:2]
         assert line == f"{path}: {CLASSES[first]} {probs[first]:.4f}, {CLASSES[second]} {probs[second]:.4f}"

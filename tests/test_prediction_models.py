@@ -36,18 +36,21 @@ def study(tmp_path: Path) -> Path:
 
 
 def load(study: Path, spec: str | None) -> object:
-    return load_predictor(spec, study / "models", study / "metrics" / "summary.json", CPU)
+    return load_predictor(spec, study / "models", study / "metrics" / "summary.json", CPU, study / "pretrained")
 
 
 def test_default_is_the_best_models_fold_ensemble(study: Path) -> None:
-    name, files = resolve_model(None, study / "models", study / "metrics" / "summary.json")
+    shipped = study / "pretrained"
+    name, files, source = resolve_model(None, study / "models", study / "metrics" / "summary.json", shipped)
     assert name == "tiny" and [f.name for f in files] == ["fold0.pt", "fold1.pt", "fold2.pt", "fold10.pt"]
-    assert resolve_model("tiny", study / "models", study / "nothing.json") == (name, files)
+    assert source == (study / "models" / "tiny").as_posix()
+    assert resolve_model("tiny", study / "models", study / "nothing.json", shipped) == (name, files, source)
 
 
 def test_a_path_names_one_file(study: Path) -> None:
     file = study / "models" / "tiny" / "fold1.pt"
-    assert resolve_model(str(file), study / "models", study / "nothing.json") == (None, (file,))
+    assert resolve_model(str(file), study / "models", study / "nothing.json", study / "pretrained") == (
+        None, (file,), str(file))
 
 
 def test_ensemble_averages_each_models_softmax(study: Path) -> None:

@@ -24,3 +24,18 @@ def test_readme_headline_table_is_the_committed_models_table() -> None:
     assert _table_after(readme, MARKER) == generated, (
         "README's headline table differs from reports/tables/models.md: "
         "copy the new table into README.md after a study run")
+
+
+BUDGET_MARKER = "<!-- budget table: a copy of the first table of reports/budget/budget.md"
+
+
+def test_readme_budget_table_is_the_generated_one() -> None:
+    """The accuracy-against-budget table (held-out accuracy per model at each budget point) and its
+    figure are the budget stage's outputs, not hand-copied numbers."""
+    readme = (REPO / "README.md").read_text()
+    generated = (REPO / "reports" / "budget" / "budget.md").read_text()
+    first_table = generated[generated.index("\n|") + 1:]
+    assert BUDGET_MARKER in readme
+    assert _table_after(readme, BUDGET_MARKER) == _table_after("x\n" + first_table, "x"), (
+        "README's budget table differs from reports/budget/budget.md: copy the new table after `dvc repro budget`")
+    assert "](plots/budget/accuracy_vs_budget.png)" in readme and (REPO / "plots/budget/accuracy_vs_budget.png").is_file()

@@ -12,7 +12,10 @@ CACHED = [  # what a new model "new" leaves behind when a later stage fails
     "models/new/fold0.pt", "results/new/fold0.npz", "checkpoints/new-fold0.pt",
     "models/new/.fold1.pt.x1y2z3.tmp", "data/raw/train-images-idx3-ubyte.gz", "data/folds.npy",
 ]
-GIT_TRACKED = ["logs/train/new/fold0/run.json", "metrics/runs/new/fold0.json", "plots/figures/roc.png"]
+GIT_TRACKED = [
+    "logs/train/new/fold0/run.json", "metrics/runs/new/fold0.json", "plots/figures/roc.png",
+    "pretrained/new/fold0.pt",  # the shipped model: committed so a fresh clone can predict
+]
 
 
 def test_failed_run_leaves_no_committable_model_or_checkpoint(tmp_path):

@@ -23,7 +23,8 @@ from cnnlstm.core.runtime import resolve_runtime
 HELP = "classify image files with a trained model of the study"
 DESCRIPTION = """\
 Classify image files (PNG, JPEG or any other format Pillow reads) with a trained model of the
-study: by default the best model of metrics/summary.json, as the ensemble of its fold models.
+study: by default the best model of metrics/summary.json, as the ensemble of its fold models
+(models/NAME/, or where none are trained here the copy shipped with the clone, pretrained/NAME/).
 Each picture is made to look like a Fashion-MNIST image first: grayscale, a light background
 inverted, cropped to the object, longest side scaled to 28 pixels, sharpened, centred on 28x28.
 A 28x28 image is only inverted if its background is light: a dataset image is used exactly as it is.
@@ -55,6 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--explain", action="store_true",
                         help="save an occlusion map as IMAGE.saliency.png beside each image")
     parser.add_argument("--models-dir", type=Path, default=Path("models"), help="default: models")
+    parser.add_argument("--shipped-dir", type=Path, default=Path("pretrained"),
+                        help="the model shipped with the clone, used when MODELS_DIR has none (default: pretrained)")
     parser.add_argument("--summary", type=Path, default=Path("metrics/summary.json"),
                         help="default: metrics/summary.json")
     parser.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS,
@@ -93,12 +96,13 @@ def _report(predictor: Predictor, results: list[dict[str, Any]], as_json: bool) 
         if "error" in result:
             print(f"error: {result['error']}", file=sys.stderr)
     if as_json:
-        report = {"model": predictor.name, "files": [str(f) for f in predictor.files],
+        report = {"model": predictor.name, "source": predictor.source, "files": [str(f) for f in predictor.files],
                   "classes": list(CLASSES), "results": results}
         print(json.dumps(report, indent=2))
         return
     files = predictor.files
-    print(f"model {predictor.name}: " + (f"ensemble of {len(files)} fold models" if len(files) > 1 else str(files[0])))
+    kind = f"ensemble of {len(files)} fold models" if len(files) > 1 else "one model file"
+    print(f"model {predictor.name}: {kind} from {predictor.source}")
     for result in results:
         if "error" not in result:
             print(_text(result))
@@ -109,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         raise CnnLstmError("--device cuda: no CUDA device is available")
     runtime = resolve_runtime(args.device, args.precision)
-    predictor = load_predictor(args.model, args.models_dir, args.summary, runtime)
+    predictor = load_predictor(args.model, args.models_dir, args.summary, runtime, args.shipped_dir)
 
     inputs: list[np.ndarray | CnnLstmError] = []  # per file: the (28, 28) uint8 model input, or why not
     for path in args.images:

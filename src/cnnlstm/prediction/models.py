@@ -1,12 +1,15 @@
 """Which trained model(s) `cnnlstm predict` uses, loaded safely, and their averaged probabilities.
 
 Default: the study's best model (metrics/summary.json `best_model`) as the ensemble of all its
-fold models, models/<name>/fold*.pt, whose softmax outputs are averaged.
+fold models, models/<name>/fold*.pt, whose softmax outputs are averaged. Where no trained files
+of that model exist (a fresh clone), the copy shipped with the clone is used: pretrained/<name>/,
+each file checked against the sha256 in pretrained/manifest.json (prediction/shipped.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -20,6 +23,7 @@ from cnnlstm.core.inference import predict_logits
 from cnnlstm.core.runtime import Runtime
 
 _FOLD_FILE = re.compile(r"fold(\d+)\.pt")
+MANIFEST = "manifest.json"  # in the shipped-model folder
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +32,7 @@ class Predictor:
     files: tuple[Path, ...]
     models: tuple[nn.Module, ...]
     runtime: Runtime
+    source: str  # where the files came from, as told to the user
 
     def probabilities(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 (N, 28, 28) -> (N, 10) float32: the mean over models of each model's softmax."""
@@ -67,17 +72,43 @@ def fold_files(models_dir: Path, name: str) -> tuple[Path, ...]:
     return files
 
 
-def resolve_model(spec: str | None, models_dir: Path, summary: Path) -> tuple[str | None, tuple[Path, ...]]:
-    """--model NAME, --model FILE or nothing (the best model) -> (expected name or None, files)."""
+def _checked_shipped(shipped_dir: Path, name: str) -> tuple[Path, ...]:
+    """pretrained/<name>/fold*.pt, each matching the sha256 its manifest records."""
+    manifest_path = shipped_dir / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        digests = {entry["file"]: entry["sha256"] for entry in manifest["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        raise CnnLstmError(f"{manifest_path}: missing or not a shipped-model manifest") from None
+    files = fold_files(shipped_dir, name)
+    for path in files:
+        recorded = digests.get(f"{name}/{path.name}")
+        if recorded != hashlib.sha256(path.read_bytes()).hexdigest():
+            raise CnnLstmError(f"{path}: sha256 differs from {manifest_path} (damaged or replaced)")
+    return files
+
+
+def resolve_model(
+    spec: str | None, models_dir: Path, summary: Path, shipped_dir: Path
+) -> tuple[str | None, tuple[Path, ...], str]:
+    """--model NAME, --model FILE or nothing (the best model) -> (expected name or None, files, source)."""
     if spec is not None and _is_file_spec(spec):
-        return None, (Path(spec),)
+        return None, (Path(spec),), str(spec)
     name = spec if spec is not None else best_model_name(summary)
-    return name, fold_files(models_dir, name)
+    try:
+        return name, fold_files(models_dir, name), (models_dir / name).as_posix()
+    except CnnLstmError as no_local:
+        if not (shipped_dir / name).is_dir():
+            raise no_local from None
+    source = f"{(shipped_dir / name).as_posix()}, shipped with the clone (fp16 weights; no trained {models_dir / name} here)"
+    return name, _checked_shipped(shipped_dir, name), source
 
 
-def load_predictor(spec: str | None, models_dir: Path, summary: Path, runtime: Runtime) -> Predictor:
+def load_predictor(
+    spec: str | None, models_dir: Path, summary: Path, runtime: Runtime, shipped_dir: Path
+) -> Predictor:
     """Load every file of the chosen model (weights only: torch.load(weights_only=True))."""
-    expected, files = resolve_model(spec, models_dir, summary)
+    expected, files, source = resolve_model(spec, models_dir, summary, shipped_dir)
     models = []
     for path in files:
         model, meta = load_model(path)
@@ -85,4 +116,4 @@ def load_predictor(spec: str | None, models_dir: Path, summary: Path, runtime: R
         if expected is not None and name != expected:
             raise CnnLstmError(f"{path}: holds model {name!r}, not {expected!r}")
         models.append(model.to(runtime.device))
-    return Predictor(expected or name, files, tuple(models), runtime)
+    return Predictor(expected or name, files, tuple(models), runtime, source)

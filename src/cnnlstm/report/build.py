@@ -11,7 +11,7 @@ import pandas as pd
 
 from cnnlstm.study.conditions import budget_phrase, schedule_phrase
 from cnnlstm.study.formatting import format_p
-from cnnlstm.study.questions import QUESTIONS
+from cnnlstm.study.questions import PARAM_MATCH_TOLERANCE, QUESTIONS
 from cnnlstm.study.verdicts import ALPHA, BETTER, EQUIVALENT, INCONCLUSIVE, VERDICTS, WORSE, below_alpha
 
 TITLES = {q.key: q.title for q in QUESTIONS}
@@ -85,6 +85,30 @@ def lstm_vs_cnn(summary: dict[str, Any]) -> str:
                   f"**{verdict_phrase(entries[0]['accuracy'], summary['equivalence_margin'])}** "
                   f"{budget_phrase(summary['conditions'])}.", ""]
     return "\n".join(lines + [pair_line(e, summary) for e in entries]) + "\n"
+
+
+def param_matched(summary: dict[str, Any]) -> str:
+    """Each hybrid against plain CNNs of about its size, next to its verdict against the CNN with the same
+    convolutions: a gain that survives here is not capacity alone."""
+    entries = list(summary["comparisons"].get("param_matched", {}).values())
+    tolerance = f"±{PARAM_MATCH_TOLERANCE:.0%}"
+    if not entries:
+        return f"Not answered: no hybrid in the study has a plain CNN within {tolerance} of its parameter count.\n"
+    params = {name: entry["params"] for name, entry in summary["models"].items()}
+    same_convs = {e["model"]: e for e in summary["comparisons"].get("lstm_vs_cnn", {}).values()}
+    lines = [f"Hybrids against a plain CNN within {tolerance} of their parameter count (hybrids without one are "
+             f"not in this question), {budget_phrase(summary['conditions'])}: {tally(entries)}.", ""]
+    for entry in entries:
+        model, baseline = entry["model"], entry["baseline"]
+        size = (f"  Parameters: hybrid {params[model]:,}, CNN {params[baseline]:,} "
+                f"({params[baseline] / params[model] - 1:+.1%})")
+        if model in same_convs:
+            reference = same_convs[model]
+            size += (f"; against **{reference['baseline']}** ({params[reference['baseline']]:,}), the CNN with the "
+                     "same convolutions, the hybrid is "
+                     f"**{verdict_phrase(reference['accuracy'], summary['equivalence_margin'])}**")
+        lines += [pair_line(entry, summary), size + "."]
+    return "\n".join(lines) + "\n"
 
 
 def bidirectional(summary: dict[str, Any], models: pd.DataFrame) -> str:
@@ -179,12 +203,14 @@ def build_report(summary: dict[str, Any], tables_dir: Path, figures_dir: Path, r
         f"## Conditions\n\nEvery model was trained the same way: {schedule_phrase(conditions)}. Every verdict "
         f"below holds **{budget_phrase(conditions)}**; it answers which model is better after "
         f"{conditions['epochs']} epochs of this schedule, and may change with a longer budget or another "
-        "schedule.",
+        "schedule. How the answers move with the budget (other runs, each with its own conditions): "
+        "[budget/budget.md](budget/budget.md), made by the `budget` stage.",
         "## Answers",
         f"### 1. {TITLES['lstm_vs_cnn']}\n\n{lstm_vs_cnn(summary)}",
-        f"### 2. {TITLES['bidirectional']}\n\n{bidirectional(summary, models)}",
-        f"### 3. {TITLES['vs_row_lstm']}\n\n{vs_row_lstm(summary)}",
-        f"### 4. {TITLES['vs_reference']}\n\n{vs_reference(summary)}",
+        f"### 2. {TITLES['param_matched']}\n\n{param_matched(summary)}",
+        f"### 3. {TITLES['bidirectional']}\n\n{bidirectional(summary, models)}",
+        f"### 4. {TITLES['vs_row_lstm']}\n\n{vs_row_lstm(summary)}",
+        f"### 5. {TITLES['vs_reference']}\n\n{vs_reference(summary)}",
         f"## Models\n\nAll numbers {budget_phrase(conditions)}. Accuracy, macro-F1, macro AUROC and log loss: "
         "mean ± std over the held-out folds. "
         "Test accuracy: the fold ensemble on the official test set. Timings are from the machine that ran "

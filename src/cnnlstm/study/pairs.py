@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from cnnlstm.core.params import Params
+from cnnlstm.models.cost import count_parameters
+from cnnlstm.models.registry import build_model
+from cnnlstm.study.questions import PARAM_MATCH_TOLERANCE
 
 RECURRENT_CONV_FAMILIES = ("cnn_lstm", "sequencer")  # a CNN front end followed by recurrent layers
 
@@ -24,21 +27,35 @@ def is_hybrid(family: str) -> bool:
     return family in RECURRENT_CONV_FAMILIES
 
 
+def parameter_counts(params: Params) -> dict[str, int]:
+    """Each model's parameter count (the number models.cost.architecture_cost reports, without its FLOPs)."""
+    return {name: count_parameters(build_model(family, config)) for name, (family, config) in params.configs.items()}
+
+
 def comparison_pairs(params: Params) -> list[Pair]:
     """Paired comparisons of the study's models:
-    - a hybrid (CNN front end + recurrent layers) vs the plain CNN with the same channels;
+    - a hybrid (CNN front end + recurrent layers) vs the smallest plain CNN with the same channels;
+    - a hybrid vs every plain CNN within PARAM_MATCH_TOLERANCE of its parameter count;
     - a bidirectional model vs the model whose config differs only in `bidirectional`;
     - every model vs each pure row-LSTM (family `lstm`).
     Models outside the study are ignored, so a shorter study list just has fewer pairs."""
     configs = params.configs
+    counts = parameter_counts(params)
+    hybrids = [name for name, (family, _) in configs.items() if is_hybrid(family)]
+    cnns = [name for name, (family, _) in configs.items() if family == "cnn"]
     pairs = []
-    for name, (family, config) in configs.items():
-        if is_hybrid(family):
-            pairs += [
-                Pair("lstm_vs_cnn", name, other)
-                for other, (other_family, other_config) in configs.items()
-                if other_family == "cnn" and other_config.channels == config.channels
-            ]
+    for name in hybrids:
+        same_convs = [other for other in cnns if configs[other][1].channels == configs[name][1].channels]
+        if same_convs:
+            # The narrowest head is the CNN whose convolutions the hybrid reuses; a CNN widened to match
+            # a hybrid's size (cnn32_wide) is the parameter-matched question's baseline, not this one's.
+            pairs.append(Pair("lstm_vs_cnn", name, min(same_convs, key=counts.__getitem__)))
+    for name in hybrids:
+        pairs += [
+            Pair("param_matched", name, other)
+            for other in cnns
+            if abs(counts[other] - counts[name]) <= PARAM_MATCH_TOLERANCE * counts[name]
+        ]
     for name, (family, config) in configs.items():
         if getattr(config, "bidirectional", False):
             unidirectional = dataclasses.replace(config, bidirectional=False)
