@@ -27,12 +27,16 @@ NODE = re.compile(r'^"([^"]+)";$', re.MULTILINE)
 # Seconds per stage by kind, the one place for the study's time estimates. `train` is `train_startup`
 # plus `train_epoch` per epoch of a full fold (51,300 images), scaled by train.epochs x cv.subset.
 # cpu: measured, reports/timing/repro-2026-11-28T053408Z.tsv (2-core AMD EPYC Zen 1, AVX2, fp32,
-#      2 epochs: train 90 s); CPUs with native bf16 have trained up to ~4x faster: the slow end.
+#      2 epochs: train 90 s per stage on average).
+# cpu_bf16: measured, reports/timing/repro-2026-12-01T021120Z.tsv (2-core AMD EPYC Zen 4, AVX512-BF16,
+#      bf16 autocast, 2 epochs: train 37 s per stage on average, 104 stages in 62 min).
 # gpu: one H200, the training loop at ~20k img/s (2.6 s per epoch) and ~15 s of start-up per stage
 #      process; aggregate, plots and report run on the CPU either way.
 ESTIMATES: dict[str, dict[str, float]] = {
     "cpu": {"download": 2, "split": 4, "train_startup": 18, "train_epoch": 36, "evaluate": 61,
             "aggregate": 20, "plots": 51, "report": 6, "budget": 8, "ship": 6},
+    "cpu_bf16": {"download": 2, "split": 4, "train_startup": 7, "train_epoch": 15, "evaluate": 37,
+                 "aggregate": 10, "plots": 26, "report": 2, "budget": 8, "ship": 6},
     "gpu": {"download": 2, "split": 4, "train_startup": 15, "train_epoch": 3, "evaluate": 20,
             "aggregate": 20, "plots": 51, "report": 6, "budget": 8, "ship": 6},
 }
@@ -100,10 +104,10 @@ def announce(stages: list[str], epochs: float) -> str:
     """One line before the run starts: how many stages, and the expected time on a CPU and a GPU."""
     if not stages:
         return "nothing to run: the pipeline is up to date (dvc status)"
-    cpu, gpu = (sum(prior_seconds(s, ESTIMATES[d], epochs) for s in stages) for d in ("cpu", "gpu"))
+    cpu, cpu_bf16, gpu = (sum(prior_seconds(s, ESTIMATES[d], epochs) for s in stages) for d in ESTIMATES)
     return (
-        f"{len(stages)} stages to run; expected about {duration(cpu)} on a 2-core CPU without native bf16 "
-        f"(less with it), about {duration(gpu)} on one GPU (estimates: cnnlstm/study_progress.py)"
+        f"{len(stages)} stages to run; expected about {duration(cpu)} on a 2-core CPU without native bf16, "
+        f"{duration(cpu_bf16)} on one with it, {duration(gpu)} on one GPU (estimates: cnnlstm/study_progress.py)"
     )
 
 
