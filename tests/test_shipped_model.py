@@ -126,7 +126,7 @@ def test_fresh_clone_classifies_official_test_pngs_with_no_training(
 ) -> None:
     """Acceptance: 20 PNGs of the official test set (two per class, the first of each), predicted by
     `cnnlstm predict` from the repository root with no trained models: at least 17 right."""
-    test = load_split(RAW, "test")
+    test = load_split(RAW, "t10k")
     picks = [i for label in range(len(CLASSES)) for i in np.flatnonzero(test.labels == label)[:2]]
     pngs = []
     for i in picks:
