@@ -33,17 +33,18 @@ def repo(smoke_repo: Path, tmp_path: Path) -> Path:
 
 def test_editing_fold_code_changes_every_stage_that_imports_it(repo: Path) -> None:
     append_line(repo / "src/cnnlstm/data/folds.py", "FOLD_FORMAT_VERSION = 1")
-    # report imports no data code: it reruns because aggregate's and plots' outputs change; budget
-    # imports data code through figures/; ship imports none and reruns only if a model file changes
+    # report imports no data code: it reruns because aggregate's and plots' outputs change; budget and
+    # seeds import data code through figures/; ship imports none and reruns only if a model file changes
     assert changed_stages(repo) == {
         "download", "split", "train", "train_hybrid", "evaluate", "evaluate_hybrid", "aggregate", "plots",
-        "budget",
+        "budget", "seeds",
     }
 
 
 def test_editing_report_code_changes_only_the_stages_that_import_it(repo: Path) -> None:
     append_line(repo / "src/cnnlstm/report/build.py", "REPORT_FORMAT_VERSION = 1")
-    assert changed_stages(repo) == {"report", "budget"}  # the budget stage draws with report/budget_figure.py
+    # the budget and seeds stages draw with report/budget_figure.py and report/seed_figure.py
+    assert changed_stages(repo) == {"report", "budget", "seeds"}
 
 
 def test_changing_the_proposed_model_changes_only_its_stages(repo: Path) -> None:

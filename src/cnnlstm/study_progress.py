@@ -34,11 +34,11 @@ NODE = re.compile(r'^"([^"]+)";$', re.MULTILINE)
 #      process; aggregate, plots and report run on the CPU either way.
 ESTIMATES: dict[str, dict[str, float]] = {
     "cpu": {"download": 2, "split": 4, "train_startup": 18, "train_epoch": 36, "evaluate": 61,
-            "aggregate": 20, "plots": 51, "report": 6, "budget": 8, "ship": 6},
+            "aggregate": 20, "plots": 51, "report": 6, "budget": 8, "seeds": 8, "ship": 6},
     "cpu_bf16": {"download": 2, "split": 4, "train_startup": 7, "train_epoch": 15, "evaluate": 37,
-                 "aggregate": 10, "plots": 26, "report": 2, "budget": 8, "ship": 6},
+                 "aggregate": 10, "plots": 26, "report": 2, "budget": 8, "seeds": 8, "ship": 6},
     "gpu": {"download": 2, "split": 4, "train_startup": 15, "train_epoch": 3, "evaluate": 20,
-            "aggregate": 20, "plots": 51, "report": 6, "budget": 8, "ship": 6},
+            "aggregate": 20, "plots": 51, "report": 6, "budget": 8, "seeds": 8, "ship": 6},
 }
 UNKNOWN_KIND_SECONDS = 10.0  # a stage kind the table does not know yet
 

@@ -1,0 +1,142 @@
+"""Seed-variance runs: one study point's folds trained again with other training seeds, kept as verbatim
+copies of each run's files (scripts/keep_seed.sh) in metrics/seeds/<point>/seed<s>/:
+params.yaml, summary.json, runs/<model>/fold<k>.json (metrics/runs) and train/<model>/fold<k>.json
+(logs/train/.../run.json). Loaded with every check that the copies belong together."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnlstm.core.errors import CnnLstmError
+from cnnlstm.core.jsonio import read_json
+from cnnlstm.core.params import read_yaml
+from cnnlstm.study.budget import POINT_NAME
+from cnnlstm.study.questions import QUESTIONS
+
+SEED_NAME = re.compile(r"seed(\d+)")
+
+
+@dataclass(frozen=True)
+class SeedStudy:
+    point: str  # the budget point's name, e.g. 2ep-cpu
+    seeds: tuple[int, ...]  # train.seed of each repetition
+    folds: tuple[int, ...]
+    heldout: dict[str, np.ndarray]  # model -> held-out accuracy, shape (folds, seeds)
+    pairs: dict[str, dict[str, tuple[str, str]]]  # question -> {key: (model, baseline)}, both models present
+    conditions: dict[str, Any]  # the same for every seed
+    margin: float
+    n_train: float
+    n_test: float
+
+
+def _seed_folders(point: Path) -> dict[int, Path]:
+    folders = {}
+    for folder in sorted(p for p in point.iterdir() if p.is_dir()):
+        match = SEED_NAME.fullmatch(folder.name)
+        if match is None:
+            raise CnnLstmError(f"{folder}: seed folders are named seed<train.seed>, e.g. seed1")
+        seed = int(match.group(1))
+        recorded = (read_yaml(folder / "params.yaml") or {}).get("train", {}).get("seed")
+        if recorded != seed:
+            raise CnnLstmError(f"{folder}/params.yaml: train.seed is {recorded}, the folder says {seed}")
+        folders[seed] = folder
+    if len(folders) < 2:
+        raise CnnLstmError(f"{point}: {len(folders)} seed folder(s); seed variance needs at least 2 (seed<s>/)")
+    return dict(sorted(folders.items()))
+
+
+def _same_recipe(folders: dict[int, Path], summaries: dict[int, dict[str, Any]]) -> None:
+    """Every seed trained the same folds under the same conditions and settings, except train.seed."""
+    first = next(iter(folders))
+    reference = read_yaml(folders[first] / "params.yaml")
+    for seed, folder in folders.items():
+        params = read_yaml(folder / "params.yaml")
+        for section in ("cv", "train"):
+            differing = sorted(k for k in set(params[section]) | set(reference[section])
+                               if k != "seed" and params[section].get(k) != reference[section].get(k))
+            if differing:
+                raise CnnLstmError(f"{folder}/params.yaml: {section}.{differing[0]} differs from seed{first}'s")
+        for key in ("conditions", "folds_sha256", "fold_sizes", "equivalence_margin"):
+            if summaries[seed][key] != summaries[first][key]:
+                raise CnnLstmError(f"{folder}/summary.json: `{key}` differs from seed{first}'s")
+
+
+def _same_models(folders: dict[int, Path], models: list[str]) -> None:
+    """Each model was the same architecture in every seed (the proposed one lives under `model:`)."""
+    def config(params: dict[str, Any], model: str) -> Any:
+        return params["model"] if params["model"].get("name") == model else params["models"].get(model)
+
+    first = next(iter(folders))
+    reference = read_yaml(folders[first] / "params.yaml")
+    for folder in folders.values():
+        params = read_yaml(folder / "params.yaml")
+        for model in models:
+            if config(params, model) != config(reference, model):
+                raise CnnLstmError(f"{folder}/params.yaml: model {model}'s config differs from seed{first}'s")
+
+
+def _fold_files(folder: Path, model: str) -> dict[int, Path]:
+    return {int(p.stem[4:]): p for p in (folder / "runs" / model).glob("fold*.json")}
+
+
+def _heldout(folders: dict[int, Path], model: str, folds: tuple[int, ...], folds_sha: str) -> np.ndarray:
+    """(folds, seeds) held-out accuracy; every fold's runs must have different training seeds."""
+    values = np.empty((len(folds), len(folders)))
+    for j, folder in enumerate(folders.values()):
+        for i, fold in enumerate(folds):
+            run = read_json(folder / "runs" / model / f"fold{fold}.json", folds_sha)
+            values[i, j] = run["heldout"]["accuracy"]
+    for fold in folds:
+        derived = [read_json(f / "train" / model / f"fold{fold}.json")["seed"] for f in folders.values()]
+        if len(set(derived)) != len(derived):
+            raise CnnLstmError(f"{model} fold {fold}: two seed folders hold runs trained with the same seed "
+                               f"({derived}); copy each experiment once")
+    return values
+
+
+def load_seed_study(point: Path) -> SeedStudy:
+    """The seed runs of one point: models present in every seed (all their folds), pairs among them."""
+    match = POINT_NAME.fullmatch(point.name)
+    if match is None:
+        raise CnnLstmError(f"{point}: seed points are named like budget points, <epochs>ep or <epochs>ep-<tag>")
+    folders = _seed_folders(point)
+    summaries = {seed: read_json(folder / "summary.json") for seed, folder in folders.items()}
+    _same_recipe(folders, summaries)
+    first = summaries[next(iter(summaries))]
+    if first["conditions"]["epochs"] != int(match.group(1)):
+        raise CnnLstmError(f"{point}: named {match.group(1)} epochs, its runs trained for {first['conditions']['epochs']}")
+    models = [m for m in first["models"] if all(m in summaries[s]["models"] and (f / "runs" / m).is_dir()
+                                                for s, f in folders.items())]
+    if not models:
+        raise CnnLstmError(f"{point}: no model has runs in every seed folder")
+    _same_models(folders, models)
+    folds = tuple(sorted(_fold_files(next(iter(folders.values())), models[0])))
+    for seed, folder in folders.items():
+        for model in models:
+            if tuple(sorted(_fold_files(folder, model))) != folds:
+                raise CnnLstmError(f"{folder}/runs/{model}: folds {sorted(_fold_files(folder, model))}, "
+                                   f"seed{next(iter(folders))} has {list(folds)}")
+    heldout = {m: _heldout(folders, m, folds, first["folds_sha256"]) for m in models}
+    pairs: dict[str, dict[str, tuple[str, str]]] = {}
+    order = [q.key for q in QUESTIONS]  # the report's order, whatever the summary's
+    for question, entries in sorted(first["comparisons"].items(), key=lambda item: order.index(item[0])):
+        present = {k: (e["model"], e["baseline"]) for k, e in entries.items()
+                   if e["model"] in heldout and e["baseline"] in heldout}
+        if present:
+            pairs[question] = present
+    return SeedStudy(point.name, tuple(folders), folds, heldout, pairs, first["conditions"],
+                     first["equivalence_margin"], first["fold_sizes"]["train"], first["fold_sizes"]["heldout"])
+
+
+def load_seed_studies(folder: Path) -> list[SeedStudy]:
+    """Every point in metrics/seeds/, ordered by epochs."""
+    points = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.name) if folder.is_dir() else []
+    if not points:
+        raise CnnLstmError(f"{folder}: no seed points (<point>/seed<s>/); see docs/budget.md")
+    studies = [load_seed_study(p) for p in points]
+    return sorted(studies, key=lambda s: (s.conditions["epochs"], s.point))

@@ -1,0 +1,110 @@
+"""Seed variance of a study point: how much of a model's (and a comparison's) spread comes from which
+images a fold holds out and how much from the training seed (initialisation, data order, augmentation),
+whether a single-seed verdict holds at every seed, and the comparison judged on each fold's seed mean
+(the seeds share a fold's training set, so the fold stays the unit of the corrected t-test)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from cnnlstm.core.atomic import write_text
+from cnnlstm.evaluation.metrics import rounded
+from cnnlstm.study.conditions import budget_phrase
+from cnnlstm.study.judging import judge_question
+from cnnlstm.study.questions import QUESTIONS
+from cnnlstm.study.seed_runs import SeedStudy
+from cnnlstm.study.stats import paired_comparison, variance_components
+
+SEED_MEAN = "mean"  # the `seed` column's value for the comparison on each fold's seed mean
+
+
+def model_variance(study: SeedStudy) -> pd.DataFrame:
+    """Per model: held-out accuracy mean over folds and seeds, fold and seed standard deviations
+    (random-effects ANOVA) and the fold share of the variance."""
+    rows = []
+    for model, values in study.heldout.items():
+        parts = variance_components(values)
+        rows.append({"point": study.point, "model": model, "folds": values.shape[0], "seeds": values.shape[1],
+                     "accuracy_mean": rounded(values.mean()), "fold_sd": rounded(math.sqrt(parts.fold)),
+                     "seed_sd": rounded(math.sqrt(parts.seed)), "fold_share": rounded(parts.fold_share)})
+    return pd.DataFrame(rows)
+
+
+def _judged(study: SeedStudy, question: str, scores: dict[str, np.ndarray]) -> dict[str, dict]:
+    """One question's pairs compared on `scores` (model -> one value per fold), Holm within the question."""
+    pairs = {key: {"model": model, "baseline": baseline,
+                   "accuracy": paired_comparison(scores[model], scores[baseline], study.n_train, study.n_test,
+                                                 study.margin)}
+             for key, (model, baseline) in study.pairs[question].items()}
+    return judge_question(pairs, ("accuracy",))
+
+
+def comparison_table(study: SeedStudy) -> pd.DataFrame:
+    """Per question and pair: the comparison at each seed alone (as a one-seed study would judge it) and
+    on the seed means, with the fold and seed standard deviations of the per-fold difference."""
+    rows = []
+    for question, pairs in study.pairs.items():
+        columns = {str(seed): {m: v[:, j] for m, v in study.heldout.items()} for j, seed in enumerate(study.seeds)}
+        columns[SEED_MEAN] = {m: v.mean(axis=1) for m, v in study.heldout.items()}
+        for seed, scores in columns.items():
+            for key, entry in _judged(study, question, scores).items():
+                model, baseline = pairs[key]
+                parts = variance_components(study.heldout[model] - study.heldout[baseline])
+                s = entry["accuracy"]
+                rows.append({"point": study.point, "question": question, "model": model, "baseline": baseline,
+                             "seed": seed, "mean_diff": s["mean_diff"], "ci95_low": s["ci95_low"],
+                             "ci95_high": s["ci95_high"], "p_ttest_holm": s["p_ttest_holm"],
+                             "p_tost_holm": s["p_tost_holm"], "wins": s["wins"], "folds": s["folds"],
+                             "verdict": s["verdict"], "diff_fold_sd": rounded(math.sqrt(parts.fold)),
+                             "diff_seed_sd": rounded(math.sqrt(parts.seed)), "margin": study.margin})
+    return pd.DataFrame(rows)
+
+
+def _pp(value: float) -> str:
+    return f"{value * 100:.2f}"
+
+
+def seed_markdown(study: SeedStudy, models: pd.DataFrame, comparisons: pd.DataFrame) -> str:
+    """One point's section: the model table, then per question each pair at every seed and on the means."""
+    seeds = ", ".join(map(str, study.seeds))
+    lines = [f"### {study.point}: {len(study.seeds)} training seeds ({seeds}) x {len(study.folds)} folds, "
+             f"{budget_phrase(study.conditions)}", "",
+             "Held-out accuracy %: mean over folds and seeds; standard deviation between folds (which images "
+             "are held out) and between seeds within a fold (initialisation, data order, augmentation):", ""]
+    table = pd.DataFrame({
+        "model": models["model"], "accuracy %": [_pp(v) for v in models["accuracy_mean"]],
+        "fold SD pp": [_pp(v) for v in models["fold_sd"]], "seed SD pp": [_pp(v) for v in models["seed_sd"]],
+        "fold share of variance": [f"{v:.0%}" if not pd.isna(v) else "–" for v in models["fold_share"]],
+    })
+    lines += [table.to_markdown(index=False, disable_numparse=True), ""]
+    for question in QUESTIONS:
+        rows = comparisons[comparisons["question"] == question.key]
+        if rows.empty:
+            continue
+        rows = rows.assign(pair=rows["model"] + " vs " + rows["baseline"],
+                           cell=[f"{d * 100:+.2f} pp, {v} ({w}/{n})" for d, v, w, n in
+                                 zip(rows["mean_diff"], rows["verdict"], rows["wins"], rows["folds"])])
+        wide = rows.pivot(index="pair", columns="seed", values="cell")
+        wide = wide.loc[list(dict.fromkeys(rows["pair"])), [str(s) for s in study.seeds] + [SEED_MEAN]]
+        wide.columns = [f"seed {c}" for c in wide.columns[:-1]] + ["mean of seeds"]
+        spread = rows[rows["seed"] == SEED_MEAN].set_index("pair")
+        wide["Δ fold SD / seed SD pp"] = [f"{_pp(spread.loc[p, 'diff_fold_sd'])} / {_pp(spread.loc[p, 'diff_seed_sd'])}"
+                                          for p in wide.index]
+        lines += [f"**{question.title}** Δ held-out accuracy, verdict (wins/folds), Holm within the question:",
+                  "", wide.to_markdown(disable_numparse=True), ""]
+    return "\n".join(lines)
+
+
+def write_seed_tables(folder, studies: list[SeedStudy]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """seeds.md, seed_models.csv and seed_comparisons.csv into `folder`; returns the two frames."""
+    models = pd.concat([model_variance(s) for s in studies], ignore_index=True)
+    comparisons = pd.concat([comparison_table(s) for s in studies], ignore_index=True)
+    sections = [seed_markdown(s, models[models["point"] == s.point], comparisons[comparisons["point"] == s.point])
+                for s in studies]
+    write_text(folder / "seed_models.csv", models.to_csv(index=False))
+    write_text(folder / "seed_comparisons.csv", comparisons.to_csv(index=False))
+    write_text(folder / "seeds.md", "\n".join(sections))
+    return models, comparisons
