@@ -19,6 +19,7 @@ from cnnlstm.study.budget import POINT_NAME
 from cnnlstm.study.questions import QUESTIONS
 
 SEED_NAME = re.compile(r"seed(\d+)")
+FOLD_NAME = re.compile(r"fold(\d+)")
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def _same_models(folders: dict[int, Path], models: list[str]) -> None:
 
 
 def _fold_files(folder: Path, model: str) -> dict[int, Path]:
-    return {int(p.stem[4:]): p for p in (folder / "runs" / model).glob("fold*.json")}
+    matches = ((FOLD_NAME.fullmatch(p.stem), p) for p in (folder / "runs" / model).glob("*.json"))
+    return {int(m.group(1)): p for m, p in matches if m is not None}
 
 
 def _heldout(folders: dict[int, Path], model: str, folds: tuple[int, ...], folds_sha: str) -> np.ndarray:

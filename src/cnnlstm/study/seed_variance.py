@@ -6,6 +6,7 @@ whether a single-seed verdict holds at every seed, and the comparison judged on 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -98,7 +99,7 @@ def seed_markdown(study: SeedStudy, models: pd.DataFrame, comparisons: pd.DataFr
     return "\n".join(lines)
 
 
-def write_seed_tables(folder, studies: list[SeedStudy]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def write_seed_tables(folder: Path, studies: list[SeedStudy]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """seeds.md, seed_models.csv and seed_comparisons.csv into `folder`; returns the two frames."""
     models = pd.concat([model_variance(s) for s in studies], ignore_index=True)
     comparisons = pd.concat([comparison_table(s) for s in studies], ignore_index=True)
