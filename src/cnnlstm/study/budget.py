@@ -14,8 +14,7 @@ from cnnlstm.core.atomic import write_text
 from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.core.jsonio import read_json
 from cnnlstm.study.conditions import augmentation_phrase
-from cnnlstm.study.formatting import plus_minus
-from cnnlstm.study.questions import QUESTIONS
+from cnnlstm.study.formatting import plus_minus, verdicts_by_question
 
 POINT_NAME = re.compile(r"(\d+)ep(-[a-z0-9_-]+)?")  # 30ep, 2ep-cpu
 TRAIN_FLOPS_PER_FORWARD = 3  # forward + backward ~ 3 forward passes per training image (Kaplan et al. 2020)
@@ -95,15 +94,7 @@ def budget_markdown(table: pd.DataFrame, comparisons: pd.DataFrame) -> str:
     wide = wide.loc[list(dict.fromkeys(table["model"])), points].fillna("–")
     lines += ["Held-out accuracy %, mean ± std over folds:", "",
               wide.to_markdown(disable_numparse=True), ""]
-    for question in QUESTIONS:
-        rows = comparisons[comparisons["question"] == question.key]
-        if rows.empty:
-            continue
-        rows = rows.assign(pair=rows["model"] + " vs " + rows["baseline"],
-                           cell=[f"{d * 100:+.2f} pp, {v} ({w}/{n})" for d, v, w, n in
-                                 zip(rows["mean_diff"], rows["verdict"], rows["wins"], rows["folds"])])
-        wide = rows.pivot(index="pair", columns="point", values="cell")
-        wide = wide.loc[list(dict.fromkeys(rows["pair"])), [p for p in points if p in wide.columns]].fillna("–")
+    for question, wide in verdicts_by_question(comparisons, "point", points):
         lines += [f"**{question.title}** Δ held-out accuracy, verdict (wins/folds):", "",
                   wide.to_markdown(disable_numparse=True), ""]
     return "\n".join(lines)

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+
+import pandas as pd
+
+from cnnlstm.study.questions import QUESTIONS, Question
 
 
 def plus_minus(mean: float, std: float, percent: bool) -> str:
@@ -16,3 +21,18 @@ def format_p(p: float | None) -> str:
     if p is None or math.isnan(p):
         return "–"
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def verdicts_by_question(comparisons: pd.DataFrame, column: str, order: list[str]) -> Iterator[tuple[Question, pd.DataFrame]]:
+    """Each research question with rows in `comparisons` (columns question, model, baseline, mean_diff,
+    verdict, wins, folds and `column`), as a table: one row per pair, one column per value of `column`
+    in `order`, cells `Δ pp, verdict (wins/folds)`, a dash where a pair has no value."""
+    for question in QUESTIONS:
+        rows = comparisons[comparisons["question"] == question.key]
+        if rows.empty:
+            continue
+        rows = rows.assign(pair=rows["model"] + " vs " + rows["baseline"],
+                           cell=[f"{d * 100:+.2f} pp, {v} ({w}/{n})" for d, v, w, n in
+                                 zip(rows["mean_diff"], rows["verdict"], rows["wins"], rows["folds"])])
+        wide = rows.pivot(index="pair", columns=column, values="cell")
+        yield question, wide.loc[list(dict.fromkeys(rows["pair"])), [c for c in order if c in wide.columns]].fillna("–")

@@ -14,8 +14,8 @@ import pandas as pd
 from cnnlstm.core.atomic import write_text
 from cnnlstm.evaluation.metrics import rounded
 from cnnlstm.study.conditions import budget_phrase
+from cnnlstm.study.formatting import verdicts_by_question
 from cnnlstm.study.judging import judge_question
-from cnnlstm.study.questions import QUESTIONS
 from cnnlstm.study.seed_runs import SeedStudy
 from cnnlstm.study.stats import paired_comparison, variance_components
 
@@ -81,17 +81,11 @@ def seed_markdown(study: SeedStudy, models: pd.DataFrame, comparisons: pd.DataFr
         "fold share of variance": [f"{v:.0%}" if not pd.isna(v) else "–" for v in models["fold_share"]],
     })
     lines += [table.to_markdown(index=False, disable_numparse=True), ""]
-    for question in QUESTIONS:
-        rows = comparisons[comparisons["question"] == question.key]
-        if rows.empty:
-            continue
-        rows = rows.assign(pair=rows["model"] + " vs " + rows["baseline"],
-                           cell=[f"{d * 100:+.2f} pp, {v} ({w}/{n})" for d, v, w, n in
-                                 zip(rows["mean_diff"], rows["verdict"], rows["wins"], rows["folds"])])
-        wide = rows.pivot(index="pair", columns="seed", values="cell")
-        wide = wide.loc[list(dict.fromkeys(rows["pair"])), [str(s) for s in study.seeds] + [SEED_MEAN]]
+    order = [str(s) for s in study.seeds] + [SEED_MEAN]
+    spread = comparisons[comparisons["seed"] == SEED_MEAN]
+    spread = spread.set_index(spread["model"] + " vs " + spread["baseline"])
+    for question, wide in verdicts_by_question(comparisons, "seed", order):
         wide.columns = [f"seed {c}" for c in wide.columns[:-1]] + ["mean of seeds"]
-        spread = rows[rows["seed"] == SEED_MEAN].set_index("pair")
         wide["Δ fold SD / seed SD pp"] = [f"{_pp(spread.loc[p, 'diff_fold_sd'])} / {_pp(spread.loc[p, 'diff_seed_sd'])}"
                                           for p in wide.index]
         lines += [f"**{question.title}** Δ held-out accuracy, verdict (wins/folds), Holm within the question:",
