@@ -6,7 +6,7 @@ from pathlib import Path
 from cnnlstm.core.atomic import write_text
 from cnnlstm.core.errors import exit_on_error
 from cnnlstm.figures.figures import save
-from cnnlstm.report.budget_figure import budget_figure
+from cnnlstm.figures.budget_figure import budget_figure
 from cnnlstm.study.budget import load_budget_points, write_budget_tables
 
 BUDGETS = Path("metrics/budgets")

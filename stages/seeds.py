@@ -5,7 +5,7 @@ from pathlib import Path
 
 from cnnlstm.core.errors import exit_on_error
 from cnnlstm.figures.figures import save
-from cnnlstm.report.seed_figure import seed_figure
+from cnnlstm.figures.seed_figure import seed_figure
 from cnnlstm.study.seed_runs import load_seed_studies
 from cnnlstm.study.seed_variance import write_seed_tables
 

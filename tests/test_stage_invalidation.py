@@ -43,8 +43,7 @@ def test_editing_fold_code_changes_every_stage_that_imports_it(repo: Path) -> No
 
 def test_editing_report_code_changes_only_the_stages_that_import_it(repo: Path) -> None:
     append_line(repo / "src/cnnlstm/report/build.py", "REPORT_FORMAT_VERSION = 1")
-    # the budget and seeds stages draw with report/budget_figure.py and report/seed_figure.py
-    assert changed_stages(repo) == {"report", "budget", "seeds"}
+    assert changed_stages(repo) == {"report"}
 
 
 def test_changing_the_proposed_model_changes_only_its_stages(repo: Path) -> None:
