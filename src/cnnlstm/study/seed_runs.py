@@ -35,31 +35,42 @@ class SeedStudy:
     n_test: float
 
 
-def _seed_folders(point: Path) -> dict[int, Path]:
-    folders = {}
+def _seed_params(folder: Path) -> dict[str, Any]:
+    """A seed folder's params.yaml, with the sections the checks compare."""
+    params = read_yaml(folder / "params.yaml")
+    missing = [key for key in ("cv", "train", "model", "models") if not isinstance((params or {}).get(key), dict)]
+    if missing:
+        raise CnnLstmError(f"{folder}/params.yaml: no `{missing[0]}` section; copy it with scripts/keep_seed.sh")
+    return params
+
+
+def _seed_folders(point: Path) -> tuple[dict[int, Path], dict[int, dict[str, Any]]]:
+    """The seed folders of a point and their params, by train.seed."""
+    folders, params = {}, {}
     for folder in sorted(p for p in point.iterdir() if p.is_dir()):
         match = SEED_NAME.fullmatch(folder.name)
         if match is None:
             raise CnnLstmError(f"{folder}: seed folders are named seed<train.seed>, e.g. seed1")
         seed = int(match.group(1))
-        recorded = (read_yaml(folder / "params.yaml") or {}).get("train", {}).get("seed")
-        if recorded != seed:
-            raise CnnLstmError(f"{folder}/params.yaml: train.seed is {recorded}, the folder says {seed}")
+        params[seed] = _seed_params(folder)
+        if params[seed]["train"].get("seed") != seed:
+            raise CnnLstmError(f"{folder}/params.yaml: train.seed is {params[seed]['train'].get('seed')}, "
+                               f"the folder says {seed}")
         folders[seed] = folder
     if len(folders) < 2:
         raise CnnLstmError(f"{point}: {len(folders)} seed folder(s); seed variance needs at least 2 (seed<s>/)")
-    return dict(sorted(folders.items()))
+    return dict(sorted(folders.items())), params
 
 
-def _same_recipe(folders: dict[int, Path], summaries: dict[int, dict[str, Any]]) -> None:
+def _same_recipe(folders: dict[int, Path], params: dict[int, dict[str, Any]],
+                 summaries: dict[int, dict[str, Any]]) -> None:
     """Every seed trained the same folds under the same conditions and settings, except train.seed."""
     first = next(iter(folders))
-    reference = read_yaml(folders[first] / "params.yaml")
+    reference = params[first]
     for seed, folder in folders.items():
-        params = read_yaml(folder / "params.yaml")
         for section in ("cv", "train"):
-            differing = sorted(k for k in set(params[section]) | set(reference[section])
-                               if k != "seed" and params[section].get(k) != reference[section].get(k))
+            ours, theirs = params[seed][section], reference[section]
+            differing = sorted(k for k in set(ours) | set(theirs) if k != "seed" and ours.get(k) != theirs.get(k))
             if differing:
                 raise CnnLstmError(f"{folder}/params.yaml: {section}.{differing[0]} differs from seed{first}'s")
         for key in ("conditions", "folds_sha256", "fold_sizes", "equivalence_margin"):
@@ -67,17 +78,15 @@ def _same_recipe(folders: dict[int, Path], summaries: dict[int, dict[str, Any]])
                 raise CnnLstmError(f"{folder}/summary.json: `{key}` differs from seed{first}'s")
 
 
-def _same_models(folders: dict[int, Path], models: list[str]) -> None:
+def _same_models(folders: dict[int, Path], params: dict[int, dict[str, Any]], models: list[str]) -> None:
     """Each model was the same architecture in every seed (the proposed one lives under `model:`)."""
-    def config(params: dict[str, Any], model: str) -> Any:
-        return params["model"] if params["model"].get("name") == model else params["models"].get(model)
+    def config(p: dict[str, Any], model: str) -> Any:
+        return p["model"] if p["model"].get("name") == model else p["models"].get(model)
 
     first = next(iter(folders))
-    reference = read_yaml(folders[first] / "params.yaml")
-    for folder in folders.values():
-        params = read_yaml(folder / "params.yaml")
+    for seed, folder in folders.items():
         for model in models:
-            if config(params, model) != config(reference, model):
+            if config(params[seed], model) != config(params[first], model):
                 raise CnnLstmError(f"{folder}/params.yaml: model {model}'s config differs from seed{first}'s")
 
 
@@ -106,9 +115,9 @@ def load_seed_study(point: Path) -> SeedStudy:
     match = POINT_NAME.fullmatch(point.name)
     if match is None:
         raise CnnLstmError(f"{point}: seed points are named like budget points, <epochs>ep or <epochs>ep-<tag>")
-    folders = _seed_folders(point)
+    folders, params = _seed_folders(point)
     summaries = {seed: read_json(folder / "summary.json") for seed, folder in folders.items()}
-    _same_recipe(folders, summaries)
+    _same_recipe(folders, params, summaries)
     first = summaries[next(iter(summaries))]
     if first["conditions"]["epochs"] != int(match.group(1)):
         raise CnnLstmError(f"{point}: named {match.group(1)} epochs, its runs trained for {first['conditions']['epochs']}")
@@ -116,7 +125,7 @@ def load_seed_study(point: Path) -> SeedStudy:
                                                 for s, f in folders.items())]
     if not models:
         raise CnnLstmError(f"{point}: no model has runs in every seed folder")
-    _same_models(folders, models)
+    _same_models(folders, params, models)
     folds = tuple(sorted(_fold_files(next(iter(folders.values())), models[0])))
     for seed, folder in folders.items():
         for model in models:
