@@ -114,6 +114,32 @@ class EvalParams:
             raise CnnLstmError(f"eval.tsne_per_class: must be > 0, got {self.tsne_per_class}")
 
 
+TTEST_TRAIN_SIZES = ("fitted", "training_part")
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalysisParams:
+    """The pre-registered analysis (docs/preregistration.md says why each value)."""
+
+    primary: tuple[str, ...]  # (model, baseline): the one primary comparison, not multiplicity-adjusted
+    ttest_train_size: str  # n_train of the corrected t-test: fitted (the images a model learns from) | training_part
+    main_models: tuple[str, ...]  # trained again for the convergence check and the seeds
+    seeds: tuple[int, ...]  # train.seed values of the main comparison at the converged budget; the first is the study's
+    convergence_epochs: int  # the shorter budget of the convergence check
+    convergence_tolerance: float  # converged: mean paired gain from convergence_epochs to train.epochs below this
+
+    def __post_init__(self) -> None:
+        if len(self.primary) != 2 or self.primary[0] == self.primary[1]:
+            raise CnnLstmError(f"study.primary: must be [model, baseline], two different models, got {list(self.primary)}")
+        check_choice("study.ttest_train_size", self.ttest_train_size, TTEST_TRAIN_SIZES)
+        if len(set(self.seeds)) != len(self.seeds) or len(self.seeds) < 1:
+            raise CnnLstmError(f"study.seeds: must be distinct training seeds, got {list(self.seeds)}")
+        if self.convergence_epochs <= 0:
+            raise CnnLstmError(f"study.convergence_epochs: must be > 0, got {self.convergence_epochs}")
+        if not 0.0 < self.convergence_tolerance < 1.0:
+            raise CnnLstmError(f"study.convergence_tolerance: must be in (0, 1), got {self.convergence_tolerance}")
+
+
 @dataclasses.dataclass(frozen=True)
 class Params:
     data: DataParams
@@ -124,6 +150,7 @@ class Params:
     models: dict[str, dict[str, Any]]  # every other model of the study, by name
     study: tuple[str, ...]  # names compared against the proposed model
     equivalence_margin: float  # study.equivalence_margin: |difference| below it counts as equivalent (TOST)
+    analysis: AnalysisParams  # the rest of `study:`, the pre-registered analysis
     configs: dict[str, tuple[str, Any]]  # every model's (family, validated config), parsed once
 
     @property
@@ -171,8 +198,10 @@ def _parse(raw: Any) -> Params:
         if section not in raw:
             raise CnnLstmError(f"{section}: missing")
     study = raw["study"]
-    if not isinstance(study, dict) or set(study) != {"models", "equivalence_margin"}:
-        raise CnnLstmError("study: must be a mapping with the keys `models` and `equivalence_margin`")
+    if not isinstance(study, dict) or not {"models", "equivalence_margin"} <= set(study):
+        raise CnnLstmError("study: must be a mapping with the keys `models`, `equivalence_margin` and the analysis")
+    analysis = from_dict(AnalysisParams, {k: v for k, v in study.items() if k not in ("models", "equivalence_margin")},
+                         "study")
     margin = check_type("study.equivalence_margin", study["equivalence_margin"], float)
     if not 0.0 < margin < 1.0:
         raise CnnLstmError(f"study.equivalence_margin: must be in (0, 1), got {margin}")
@@ -190,11 +219,17 @@ def _parse(raw: Any) -> Params:
         models={k: dict(v) for k, v in models.items()},
         study=study,
         equivalence_margin=margin,
+        analysis=analysis,
         configs={},
     )
     _check_subset(params.cv, params.train)
     for name in params.all_models:  # every model config, before any stage does work
         params.configs[name] = parse_config(params.model_spec(name), params.model_section(name))
+    configured = {*params.models, params.model["name"]}
+    for key in ("primary", "main_models"):
+        unknown = [m for m in getattr(analysis, key) if m not in configured]
+        if unknown:
+            raise CnnLstmError(f"study.{key}: unknown model {unknown[0]!r}; known models: {', '.join(sorted(configured))}")
     return params
 
 
