@@ -10,17 +10,18 @@ from cnnlstm.models.cost import architecture_cost
 from cnnlstm.evaluation.metrics import SCALAR_METRICS, classification_metrics, rounded
 from cnnlstm.study.conditions import study_conditions
 from cnnlstm.study.labels import proposed_label
+from cnnlstm.study.analysis import analysis_record, judge_families, judge_primary
 from cnnlstm.study.pairs import comparison_pairs, is_hybrid
 from cnnlstm.study.questions import COMPARED_METRICS, REFERENCE_ROW_LSTM_ACCURACY, REFERENCE_SOURCE
-from cnnlstm.study.stats import accuracy_vs_reference, paired_comparison
-from cnnlstm.study.runs import Run, ensemble_probs
-from cnnlstm.study.judging import judge_question
+from cnnlstm.study.stats import accuracy_vs_reference
+from cnnlstm.study.runs import FoldSizes, Run, ensemble_probs
 from cnnlstm.study.verdicts import ALPHA
 from cnnlstm.core.params import Params
 
 SUMMARY_STATISTICS = (
     "mean_diff", "ci95_low", "ci95_high", "p_ttest", "p_ttest_holm", "p_wilcoxon", "p_wilcoxon_holm",
-    "p_tost", "p_tost_holm", "within_margin", "verdict", "cohens_dz", "wins", "losses", "folds",
+    "p_tost", "p_tost_holm", "within_margin", "verdict", "cohens_dz", "wins", "losses", "folds", "family",
+    "borderline", "alternative_verdict", "alternative_p_ttest_holm", "alternative_p_tost_holm",
 )
 
 
@@ -47,20 +48,17 @@ def model_summary(runs: list[Run], cost: dict[str, int]) -> tuple[dict[str, Any]
     return entry, ensemble
 
 
-def compare(params: Params, study: dict[str, list[Run]], n_train: float, n_test: float) -> dict[str, dict[str, Any]]:
-    """Every paired comparison of every research question, on each of COMPARED_METRICS, with
-    Holm-adjusted p-values and verdicts within each question:
+def compare(params: Params, study: dict[str, list[Run]], sizes: FoldSizes
+            ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, Any]]:
+    """(every judged comparison, each question's family, the primary pair): the pairs of every question's
+    fixed family whose models are complete, on each of COMPARED_METRICS, Holm within the family (pairs not
+    run count with p = 1), under both t-test fold sizes:
     {question: {"<model>-vs-<baseline>": {"model", "baseline", metric: statistics}}}."""
-    comparisons: dict[str, dict[str, Any]] = {}
-    for pair in comparison_pairs(params):
-        entry = {"model": pair.model, "baseline": pair.baseline}
-        for metric in COMPARED_METRICS:
-            entry[metric] = paired_comparison(
-                fold_scores(study[pair.model], metric), fold_scores(study[pair.baseline], metric), n_train, n_test,
-                params.equivalence_margin,
-            )
-        comparisons.setdefault(pair.question, {})[pair.key] = entry
-    return {question: judge_question(pairs, COMPARED_METRICS) for question, pairs in comparisons.items()}
+    scores = {name: {metric: fold_scores(runs, metric) for metric in COMPARED_METRICS} for name, runs in study.items()}
+    pairs = comparison_pairs(params)
+    comparisons, families = judge_families(pairs, scores, sizes, params.analysis, params.equivalence_margin,
+                                           COMPARED_METRICS)
+    return comparisons, families, judge_primary(pairs, scores, sizes, params.analysis, params.equivalence_margin)
 
 
 def reference_comparison(study: dict[str, list[Run]]) -> dict[str, Any]:
@@ -90,20 +88,27 @@ def accuracy_view(comparisons: dict[str, dict[str, Any]]) -> dict[str, dict[str,
 
 
 def summarize(
-    params: Params, folds_sha256: str, study: dict[str, list[Run]], n_train: float, n_test: float
+    params: Params, folds_sha256: str, study: dict[str, list[Run]], sizes: FoldSizes, incomplete: dict[str, int]
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """(metrics/summary.json's content, each model's full test-ensemble metrics, every comparison)."""
+    """(metrics/summary.json's content, each model's full test-ensemble metrics, every comparison).
+    `study` holds the complete models; `incomplete` the others' numbers of folds: they are listed, never
+    summarised, and their pairs are not judged."""
     configs = params.configs
+    folds = len(params.cv.fold_ids)
     models, ensembles = {}, {}
     for name, runs in study.items():
         models[name], ensembles[name] = model_summary(runs, architecture_cost(*configs[name]))
-    comparisons = compare(params, study, n_train, n_test)
+    comparisons, families, primary = compare(params, study, sizes)
     by_accuracy = sorted(study, key=lambda name: -models[name]["cv"]["accuracy"]["mean"])
     hybrids = [name for name in by_accuracy if is_hybrid(configs[name][0])]
     summary = {
         "folds_sha256": folds_sha256,
-        "folds": len(params.cv.fold_ids),
-        "fold_sizes": {"train": rounded(n_train), "heldout": rounded(n_test)},
+        "folds": folds,
+        "fold_sizes": {key: rounded(value) for key, value in sizes.as_dict().items()},
+        "analysis": analysis_record(params.analysis, params.equivalence_margin),
+        "runs": {"done": folds * len(study) + sum(incomplete.values()), "of": folds * len(params.all_models)},
+        "incomplete": {name: {"folds": k, "of": folds, "label": f"incomplete ({k} of {folds} folds)"}
+                       for name, k in incomplete.items()},
         "test_images": len(study[by_accuracy[0]][0].predictions.test_index),  # the same for every run
         "proposed_model": params.model["name"],
         "proposed_label": proposed_label(params),  # its display name, from its config
@@ -116,6 +121,8 @@ def summarize(
         ),
         "alpha": ALPHA,
         "equivalence_margin": params.equivalence_margin,
+        "primary": primary,
+        "families": families,
         "comparisons": accuracy_view(comparisons),
         "reference": reference_comparison(study),
     }

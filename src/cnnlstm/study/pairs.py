@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from cnnlstm.core.model_configs import parse_config
 from cnnlstm.core.params import Params
 from cnnlstm.models.cost import count_parameters
 from cnnlstm.models.registry import build_model
@@ -27,9 +28,19 @@ def is_hybrid(family: str) -> bool:
     return family in RECURRENT_CONV_FAMILIES
 
 
+def configured_models(params: Params) -> dict[str, tuple[str, Any]]:
+    """(family, validated config) of every model params.yaml configures (`models:` and `model:`), whether
+    or not `study.models` runs it: the Holm families are derived from these, so they never shrink."""
+    names = (*params.models, params.model["name"])
+    return {name: params.configs.get(name) or parse_config(params.model_spec(name), params.model_section(name))
+            for name in names}
+
+
 def parameter_counts(params: Params) -> dict[str, int]:
-    """Each model's parameter count (the number models.cost.architecture_cost reports, without its FLOPs)."""
-    return {name: count_parameters(build_model(family, config)) for name, (family, config) in params.configs.items()}
+    """Each configured model's parameter count (the number models.cost.architecture_cost reports, without
+    its FLOPs)."""
+    return {name: count_parameters(build_model(family, config))
+            for name, (family, config) in configured_models(params).items()}
 
 
 def comparison_pairs(params: Params) -> list[Pair]:
@@ -38,8 +49,8 @@ def comparison_pairs(params: Params) -> list[Pair]:
     - a hybrid vs every plain CNN within PARAM_MATCH_TOLERANCE of its parameter count;
     - a bidirectional model vs the model whose config differs only in `bidirectional`;
     - every model vs each pure row-LSTM (family `lstm`).
-    Models outside the study are ignored, so a shorter study list just has fewer pairs."""
-    configs = params.configs
+    Over every configured model, run or not: a question's family is the same at every budget point."""
+    configs = configured_models(params)
     counts = parameter_counts(params)
     hybrids = [name for name, (family, _) in configs.items() if is_hybrid(family)]
     cnns = [name for name, (family, _) in configs.items() if family == "cnn"]
