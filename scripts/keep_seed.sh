@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Keep one seed-variance run for the `seeds` stage: copy, unchanged, the files of a finished run (a DVC
-# experiment's name, or a git revision such as HEAD) into metrics/seeds/<point>/seed<train.seed>/.
+# Keep one seed-variance run for the `seeds` stage: its per-fold files, unchanged (scripts/keep_run.sh),
+# in metrics/seeds/<point>/seed<train.seed>/.
 # Usage: scripts/keep_seed.sh <experiment-or-revision> <point> [model ...]   (default: the models it studied)
 set -euo pipefail
 if [ $# -lt 2 ]; then echo "usage: $0 <experiment-or-revision> <point> [model ...]" >&2; exit 2; fi
@@ -8,37 +8,8 @@ source=$1 point=$2
 shift 2
 ref=$(git for-each-ref --format='%(refname)' refs/exps | grep -E "/${source}\$" || true)
 ref=${ref:-$source}
-if [ "$(printf '%s\n' "$ref" | wc -l)" != 1 ]; then echo "error: $source: several experiments of that name" >&2; exit 1; fi
-if ! git rev-parse -q --verify "$ref^{commit}" >/dev/null; then
+if ! git rev-parse -q --verify "$ref^{commit}" >/dev/null 2>&1; then
   echo "error: $source: no DVC experiment or git revision of that name" >&2; exit 1
 fi
 seed=$(git show "$ref:params.yaml" | python -c 'import sys, yaml; print(yaml.safe_load(sys.stdin)["train"]["seed"])')
-models=("$@")
-if [ ${#models[@]} -eq 0 ]; then
-  # the models that run studied; metrics/runs/ also holds files of models it did not rerun
-  mapfile -t models < <(git show "$ref:metrics/summary.json" | python -c 'import json, sys; print(*json.load(sys.stdin)["models"], sep="\n")')
-fi
-for model in "${models[@]}"; do
-  if [ -z "$(git ls-tree --name-only "$ref" "metrics/runs/$model/")" ]; then
-    echo "error: $source: has no metrics/runs/$model/" >&2; exit 1
-  fi
-done
-dest=metrics/seeds/$point/seed$seed
-partial=$dest.partial
-trap 'rm -rf "$partial"' EXIT  # a failed copy leaves nothing the stage could read
-rm -rf "$partial"
-mkdir -p "$partial"
-git show "$ref:params.yaml" > "$partial/params.yaml"
-git show "$ref:metrics/summary.json" > "$partial/summary.json"
-for model in "${models[@]}"; do
-  files=$(git ls-tree -r --name-only "$ref" "metrics/runs/$model/")
-  mkdir -p "$partial/runs/$model" "$partial/train/$model"
-  for file in $files; do
-    fold=$(basename "$file" .json)
-    git show "$ref:$file" > "$partial/runs/$model/$fold.json"
-    git show "$ref:logs/train/$model/$fold/run.json" > "$partial/train/$model/$fold.json"
-  done
-done
-rm -rf "$dest"
-mv "$partial" "$dest"
-echo "$dest: ${#models[@]} models (${models[*]}) from $ref"
+exec bash "$(dirname "$0")/keep_run.sh" "$source" "metrics/seeds/$point/seed$seed" "$@"

@@ -1,13 +1,16 @@
-"""Stage budget: metrics/budgets/<E>ep*.json (one study summary per training budget) ->
-reports/budget/{budget.md,budget.csv,budget_comparisons.csv} and plots/budget/{accuracy_vs_budget.png,budget.csv}."""
+"""Stage budget: metrics/budgets/<point>/ (per-fold files, scripts/keep_budget.sh) and <point>.json (summary
+only) -> reports/budget/{budget.md, budget*.csv} and plots/budget/{accuracy_vs_budget.png,budget.csv}.
+The families, primary pair, fold sizes and convergence check are params.yaml's pre-registered analysis."""
 
 from pathlib import Path
 
 from cnnlstm.core.atomic import write_text
 from cnnlstm.core.errors import exit_on_error
+from cnnlstm.core.params import load_params
 from cnnlstm.figures.figures import save
 from cnnlstm.figures.budget_figure import budget_figure
-from cnnlstm.study.budget import load_budget_points, write_budget_tables
+from cnnlstm.study.budget import write_budget_tables
+from cnnlstm.study.budget_points import load_budget_points
 
 BUDGETS = Path("metrics/budgets")
 TABLES = Path("reports/budget")
@@ -16,12 +19,14 @@ PLOTS = Path("plots/budget")
 
 @exit_on_error
 def main() -> None:
+    params = load_params()
     points = load_budget_points(BUDGETS)
-    table, comparisons = write_budget_tables(TABLES, points)
+    table, comparisons, _, interactions, convergence = write_budget_tables(TABLES, points, params)
     write_text(PLOTS / "budget.csv", table.to_csv(index=False))  # for `dvc plots show/diff`
     save(budget_figure(table), PLOTS / "accuracy_vs_budget.png")
     print(f"{TABLES}/budget.md: {len(points)} budget points ({', '.join(points)}), "
-          f"{table['model'].nunique()} models, {len(comparisons)} paired comparisons")
+          f"{table['model'].nunique()} models, {len(comparisons)} paired comparisons, "
+          f"{len(interactions)} interaction tests, {len(convergence)} convergence checks")
 
 
 if __name__ == "__main__":

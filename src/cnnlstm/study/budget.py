@@ -1,62 +1,39 @@
-"""Accuracy against training budget: one study summary per budget point (metrics/budgets/<E>ep.json,
-or <E>ep-<tag>.json, each a metrics/summary.json of a run at E epochs) gathered into tables of held-out
-accuracy, training FLOPs and the paired verdicts at each budget."""
+"""Accuracy against training budget: the budget points of metrics/budgets/ (study/budget_points.py)
+gathered into tables of held-out accuracy, training FLOPs, the paired verdicts at each point (judged
+again, with the pre-registered analysis, where per-fold files were kept), the primary pair at each point,
+the budget x model interaction tests and the convergence check (study/convergence.py)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cnnlstm.core.atomic import write_text
-from cnnlstm.core.errors import CnnLstmError
-from cnnlstm.core.jsonio import read_json
-from cnnlstm.study.conditions import augmentation_phrase
-from cnnlstm.study.formatting import plus_minus, verdicts_by_question
+from cnnlstm.core.params import Params
+from cnnlstm.study.analysis import alternative_size, judge_families, judge_primary
+from cnnlstm.study.budget_points import BudgetPoint
+from cnnlstm.study.conditions import recipe
+from cnnlstm.study.convergence import convergence_table, interaction_table
+from cnnlstm.study.formatting import format_p, plus_minus, verdicts_by_question
+from cnnlstm.study.pairs import comparison_pairs
+from cnnlstm.study.verdicts import NOT_RUN, SUMMARY_ONLY
 
-POINT_NAME = re.compile(r"(\d+)ep(-[a-z0-9_-]+)?")  # 30ep, 2ep-cpu
 TRAIN_FLOPS_PER_FORWARD = 3  # forward + backward ~ 3 forward passes per training image (Kaplan et al. 2020)
 
 
-def load_budget_points(folder: Path) -> dict[str, dict[str, Any]]:
-    """Every budget summary in `folder` by point name, ordered by epochs. A file's name must state the
-    epochs its runs were trained for (checked against the summary's conditions)."""
-    points = {}
-    for path in sorted(folder.glob("*.json")):
-        match = POINT_NAME.fullmatch(path.stem)
-        if match is None:
-            raise CnnLstmError(f"{path}: budget summaries are named <epochs>ep.json or <epochs>ep-<tag>.json")
-        summary = read_json(path)
-        if "conditions" not in summary:
-            raise CnnLstmError(f"{path}: has no `conditions`; copy it from a metrics/summary.json of this code")
-        if summary["conditions"]["epochs"] != int(match.group(1)):
-            raise CnnLstmError(f"{path}: named {match.group(1)} epochs but its runs trained for "
-                               f"{summary['conditions']['epochs']}")
-        points[path.stem] = summary
-    if not points:
-        raise CnnLstmError(f"{folder}: no budget summaries (<epochs>ep.json); see docs/budget.md")
-    return dict(sorted(points.items(), key=lambda item: (item[1]["conditions"]["epochs"], item[0])))
-
-
-def recipe(conditions: dict[str, Any]) -> str:
-    """Everything a budget point was trained with except its epochs: points with the same recipe lie on
-    one curve; a point with another recipe (e.g. the short CPU run) is drawn and listed apart."""
-    c = conditions
-    return (f"{c['optimizer']} {c['schedule']} lr {c['lr']:g} batch {c['batch_size']}, "
-            f"{augmentation_phrase(c['augment'])}, {c['train_precision']} on {c['train_device']}")
-
-
-def budget_table(points: dict[str, dict[str, Any]]) -> pd.DataFrame:
+def budget_table(points: dict[str, BudgetPoint]) -> pd.DataFrame:
     """One row per (budget point, model): held-out accuracy mean and std over folds, fold-ensemble test
     accuracy, and training FLOPs per fold (FLOPs per image x 3 x training images x epochs)."""
     rows = []
-    for point, summary in points.items():
+    for point in points.values():
+        summary = point.summary
         c = summary["conditions"]
         for model, entry in summary["models"].items():
             rows.append({
-                "point": point, "epochs": c["epochs"], "recipe": recipe(c), "model": model,
+                "point": point.name, "epochs": c["epochs"], "recipe": recipe(c), "model": model,
+                "per_fold_files": point.runs is not None,
                 "accuracy_mean": entry["cv"]["accuracy"]["mean"], "accuracy_std": entry["cv"]["accuracy"]["std"],
                 "folds": summary["folds"], "test_accuracy": entry["test_ensemble"]["accuracy"],
                 "train_flops": TRAIN_FLOPS_PER_FORWARD * entry["flops_per_image"] * c["train_images"] * c["epochs"],
@@ -64,46 +41,155 @@ def budget_table(points: dict[str, dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def budget_comparisons(points: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """One row per (budget point, question, pair): the held-out accuracy difference and its verdict,
-    as the aggregate stage judged it at that budget (Holm within the question, TOST margin)."""
+def _summary_rows(point: BudgetPoint) -> list[dict]:
+    """A summary-only point's pairs as it recorded them: shown, not judged (no per-fold files)."""
+    return [{"point": point.name, "epochs": point.epochs, "question": question, "model": e["model"],
+             "baseline": e["baseline"], "mean_diff": e["accuracy"]["mean_diff"], "ci95_low": e["accuracy"]["ci95_low"],
+             "ci95_high": e["accuracy"]["ci95_high"], "wins": e["accuracy"]["wins"], "folds": e["accuracy"]["folds"],
+             "verdict": SUMMARY_ONLY}
+            for question, pairs in point.summary["comparisons"].items() for e in pairs.values()]
+
+
+def budget_comparisons(points: dict[str, BudgetPoint], params: Params) -> pd.DataFrame:
+    """One row per (budget point, question, pair of the question's fixed family): at a point with per-fold
+    files the pair judged with the pre-registered analysis (Holm over the whole family, pairs not run with
+    p = 1; borderline under the other n_train), or `not run`; at a summary-only point, as recorded."""
+    pairs = comparison_pairs(params)
+    rows: list[dict] = []
+    for point in points.values():
+        if point.runs is None:
+            rows += _summary_rows(point)
+            continue
+        scores = {m: {"accuracy": v} for m, v in point.runs.complete().items()}
+        judged, families = judge_families(pairs, scores, point.runs.sizes(), params.analysis,
+                                          params.equivalence_margin, ("accuracy",))
+        for pair in pairs:
+            entry = judged.get(pair.question, {}).get(pair.key)
+            base = {"point": point.name, "epochs": point.epochs, "question": pair.question, "model": pair.model,
+                    "baseline": pair.baseline, "family": families[pair.question]["pairs"]}
+            if entry is None:
+                rows.append(base | {"verdict": NOT_RUN})
+                continue
+            s = entry["accuracy"]
+            rows.append(base | {k: s[k] for k in (
+                "mean_diff", "ci95_low", "ci95_high", "p_ttest", "p_ttest_holm", "p_tost_holm", "wins", "folds",
+                "verdict", "borderline", "alternative_verdict", "alternative_p_ttest_holm", "alternative_p_tost_holm")})
+    frame = pd.DataFrame(rows)
+    return frame.assign(margin=params.equivalence_margin)
+
+
+def primary_table(points: dict[str, BudgetPoint], params: Params) -> pd.DataFrame:
+    """The primary pair at each point with per-fold files (unadjusted, the study's answer at that budget)."""
+    pairs = comparison_pairs(params)
     rows = []
-    for point, summary in points.items():
-        for question, pairs in summary["comparisons"].items():
-            for entry in pairs.values():
-                s = entry["accuracy"]
-                rows.append({
-                    "point": point, "epochs": summary["conditions"]["epochs"], "question": question,
-                    "model": entry["model"], "baseline": entry["baseline"], "mean_diff": s["mean_diff"],
-                    "ci95_low": s["ci95_low"], "ci95_high": s["ci95_high"], "p_ttest": s["p_ttest"],
-                    "p_ttest_holm": s["p_ttest_holm"], "p_tost_holm": s["p_tost_holm"], "wins": s["wins"],
-                    "folds": s["folds"], "verdict": s["verdict"], "margin": summary["equivalence_margin"],
-                })
+    for point in points.values():
+        if point.runs is not None:
+            scores = {m: {"accuracy": v} for m, v in point.runs.complete().items()}
+            rows.append({"point": point.name, "epochs": point.epochs} | judge_primary(
+                pairs, scores, point.runs.sizes(), params.analysis, params.equivalence_margin))
     return pd.DataFrame(rows)
 
 
-def budget_markdown(table: pd.DataFrame, comparisons: pd.DataFrame) -> str:
-    """Held-out accuracy (%) mean ± std per model at each budget point, the points' recipes, and per
-    question each pair's difference and verdict at each point."""
+def _pp(value: float) -> str:
+    return f"{value * 100:+.2f}"
+
+
+def _primary_markdown(primary: pd.DataFrame, params: Params) -> list[str]:
+    model, baseline = params.analysis.primary
+    lines = [f"**Primary comparison** ({model} vs {baseline}, held-out accuracy, corrected t-test and TOST at "
+             f"alpha 0.05, not adjusted; n_train {params.analysis.ttest_train_size}):", ""]
+    if primary.empty:
+        return lines + ["No point with per-fold files.", ""]
+    cells = []
+    for row in primary.itertuples():
+        if row.verdict == NOT_RUN:
+            cells.append({"point": row.point, "Δ pp [95% CI]": "–", "p t-test": "–", "p TOST": "–", "verdict": NOT_RUN})
+            continue
+        note = f" (borderline: {row.alternative_verdict} with the other n_train)" if row.borderline else ""
+        cells.append({"point": row.point, "Δ pp [95% CI]": f"{_pp(row.mean_diff)} [{_pp(row.ci95_low)}, "
+                      f"{_pp(row.ci95_high)}]", "p t-test": format_p(row.p_ttest), "p TOST": format_p(row.p_tost),
+                      "verdict": f"{row.verdict}{note} ({row.wins}/{row.folds})"})
+    return lines + [pd.DataFrame(cells).to_markdown(index=False, disable_numparse=True), ""]
+
+
+def _interaction_markdown(interactions: pd.DataFrame, params: Params) -> list[str]:
+    alt = alternative_size(params.analysis.ttest_train_size)
+    lines = ["**Budget x model interaction** (does a pair's difference change between two points? The corrected "
+             "t-test of the per-fold change of the difference, same folds, unadjusted; points with per-fold files "
+             f"only; p with n_train {params.analysis.ttest_train_size}, in brackets {alt}):", ""]
+    if interactions.empty:
+        return lines + ["No two points with per-fold files share a pair.", ""]
+    shown = pd.DataFrame({
+        "pair": interactions["model"] + " vs " + interactions["baseline"],
+        "points": interactions["point_a"] + " → " + interactions["point_b"]
+        + np.where(interactions["same_recipe"], "", " (recipes differ)"),
+        "Δ pp": [f"{_pp(a)} → {_pp(b)}" for a, b in zip(interactions["diff_a"], interactions["diff_b"])],
+        "change pp [95% CI]": [f"{_pp(c)} [{_pp(lo)}, {_pp(hi)}]" for c, lo, hi in
+                               zip(interactions["change"], interactions["ci95_low"], interactions["ci95_high"])],
+        "p": [f"{format_p(p)} ({format_p(q)})" + (", borderline" if b else "") for p, q, b in
+              zip(interactions["p_ttest"], interactions["p_ttest_alternative"], interactions["borderline"])],
+    }).drop_duplicates(["pair", "points"])  # a pair in two questions is one test
+    return lines + [shown.to_markdown(index=False, disable_numparse=True), ""]
+
+
+def _convergence_markdown(convergence: pd.DataFrame, params: Params) -> list[str]:
+    a = params.analysis
+    lines = [f"**Convergence check** (main models, held-out accuracy gain from {a.convergence_epochs} to "
+             f"{params.train.epochs} epochs, same recipe and folds; converged when the mean gain is below "
+             f"{a.convergence_tolerance * 100:.2f} pp):", ""]
+    if convergence.empty:
+        return lines + [f"Not run yet: it needs points at {a.convergence_epochs} and {params.train.epochs} epochs "
+                        "of one recipe, with per-fold files.", ""]
+    shown = pd.DataFrame({
+        "model": convergence["model"], "points": convergence["point_short"] + " → " + convergence["point_long"],
+        "gain pp [95% CI]": [f"{_pp(g)} [{_pp(lo)}, {_pp(hi)}]" for g, lo, hi in
+                             zip(convergence["gain"], convergence["ci95_low"], convergence["ci95_high"])],
+        "p": convergence["p_ttest"].map(format_p),
+        "converged": np.where(convergence["converged"], "yes", "no"),
+    })
+    return lines + [shown.to_markdown(index=False, disable_numparse=True), ""]
+
+
+def budget_markdown(table: pd.DataFrame, comparisons: pd.DataFrame, primary: pd.DataFrame,
+                    interactions: pd.DataFrame, convergence: pd.DataFrame, params: Params) -> str:
+    """Held-out accuracy (%) mean ± std per model at each budget point, the points' recipes, the primary pair
+    per point, per question each pair's difference and verdict at each point, the interaction tests and the
+    convergence check."""
     points = list(dict.fromkeys(table["point"]))
-    recipes = table.drop_duplicates("point").set_index("point")["recipe"]
-    lines = ["Budget points: " + "; ".join(f"**{p}**: {recipes[p]}" for p in points) + ".", ""]
+    info = table.drop_duplicates("point").set_index("point")
+    lines = ["Budget points: " + "; ".join(
+        f"**{p}**: {info.loc[p, 'recipe']}" + ("" if info.loc[p, "per_fold_files"] else
+                                                " (summary only: no per-fold files, not judged)")
+        for p in points) + ".", ""]
     cells = [plus_minus(mean, std, True) for mean, std in zip(table["accuracy_mean"], table["accuracy_std"])]
     accuracy = table.assign(cell=cells)
     wide = accuracy.pivot(index="model", columns="point", values="cell")
     wide = wide.loc[list(dict.fromkeys(table["model"])), points].fillna("–")
     lines += ["Held-out accuracy %, mean ± std over folds:", "",
               wide.to_markdown(disable_numparse=True), ""]
-    for question, wide in verdicts_by_question(comparisons, "point", points):
-        lines += [f"**{question.title}** Δ held-out accuracy, verdict (wins/folds):", "",
-                  wide.to_markdown(disable_numparse=True), ""]
+    lines += _primary_markdown(primary, params)
+    judged_anywhere = comparisons.groupby(["question", "model", "baseline"])["verdict"].transform(
+        lambda v: (v != NOT_RUN).any())
+    shown = comparisons[judged_anywhere]
+    for question, wide in verdicts_by_question(shown, "point", points):
+        family = comparisons.loc[comparisons["question"] == question.key, "family"].dropna()
+        n = int(family.iloc[0]) if len(family) else 0
+        size = (f"Holm family of {n} pair{'s' if n != 1 else ''} at every point (a pair not run counts with "
+                "p = 1)") if n else "as recorded"
+        lines += [f"**{question.title}** Δ held-out accuracy, verdict (wins/folds); {size}; pairs run at no "
+                  "point not shown:", "", wide.to_markdown(disable_numparse=True), ""]
+    lines += _interaction_markdown(interactions, params)
+    lines += _convergence_markdown(convergence, params)
     return "\n".join(lines)
 
 
-def write_budget_tables(folder: Path, points: dict[str, dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """budget.csv, budget_comparisons.csv and budget.md into `folder`; returns the two frames."""
-    table, comparisons = budget_table(points), budget_comparisons(points)
-    write_text(folder / "budget.csv", table.to_csv(index=False))
-    write_text(folder / "budget_comparisons.csv", comparisons.to_csv(index=False))
-    write_text(folder / "budget.md", budget_markdown(table, comparisons))
-    return table, comparisons
+def write_budget_tables(folder: Path, points: dict[str, BudgetPoint], params: Params) -> tuple[pd.DataFrame, ...]:
+    """budget.csv, budget_comparisons.csv, budget_primary.csv, budget_interactions.csv, budget_convergence.csv
+    and budget.md into `folder`; returns the frames in that order."""
+    frames = (budget_table(points), budget_comparisons(points, params), primary_table(points, params),
+              interaction_table(points, params), convergence_table(points, params))
+    for name, frame in zip(("budget", "budget_comparisons", "budget_primary", "budget_interactions",
+                            "budget_convergence"), frames):
+        write_text(folder / f"{name}.csv", frame.to_csv(index=False))
+    write_text(folder / "budget.md", budget_markdown(*frames, params))
+    return frames

@@ -111,3 +111,11 @@ def schedule_phrase(conditions: dict[str, Any]) -> str:
         f"{augmentation_phrase(c['augment'])}; about {c['train_images']:,} training images per fold; trained in "
         f"{c['train_precision']} on {c['train_device']}, evaluated in {c['eval_precision']} on {c['eval_device']}"
     )
+
+
+def recipe(conditions: dict[str, Any]) -> str:
+    """Everything a budget point was trained with except its epochs: points with the same recipe lie on
+    one curve; a point with another recipe (e.g. the short CPU run) is drawn and listed apart."""
+    c = conditions
+    return (f"{c['optimizer']} {c['schedule']} lr {c['lr']:g} batch {c['batch_size']}, "
+            f"{augmentation_phrase(c['augment'])}, {c['train_precision']} on {c['train_device']}")

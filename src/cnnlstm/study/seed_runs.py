@@ -15,7 +15,7 @@ import numpy as np
 from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.core.jsonio import read_json
 from cnnlstm.core.params import read_yaml
-from cnnlstm.study.budget import POINT_NAME
+from cnnlstm.study.budget_points import POINT_NAME
 from cnnlstm.study.questions import QUESTIONS
 
 SEED_NAME = re.compile(r"seed(\d+)")

@@ -13,6 +13,7 @@ VERDICTS = (BETTER, WORSE, EQUIVALENT, INCONCLUSIVE)
 # A pair of its question's fixed family that has no complete runs (a model not run, or incomplete): it is
 # not judged, and counts in its family's Holm adjustment with p = 1 (docs/preregistration.md).
 NOT_RUN = "not run"
+SUMMARY_ONLY = "summary only"  # a budget point without per-fold files: its pairs are shown, not judged again
 
 
 def below_alpha(p: float | None) -> bool:
