@@ -4,6 +4,7 @@
 from pathlib import Path
 
 from cnnlstm.core.errors import exit_on_error
+from cnnlstm.core.params import load_params
 from cnnlstm.figures.figures import save
 from cnnlstm.figures.seed_figure import seed_figure
 from cnnlstm.study.seed_runs import load_seed_studies
@@ -16,10 +17,12 @@ PLOTS = Path("plots/seeds")
 
 @exit_on_error
 def main() -> None:
+    params = load_params()  # the pre-registered analysis: families, fold sizes, margin
     studies = load_seed_studies(SEEDS)
-    models, comparisons = write_seed_tables(TABLES, studies)
+    models, comparisons = write_seed_tables(TABLES, studies, params)
     for study in studies:
-        save(seed_figure(study), PLOTS / f"{study.point}.png")
+        rows = comparisons[comparisons["point"] == study.point]
+        save(seed_figure(study, list(zip(rows["model"], rows["baseline"]))), PLOTS / f"{study.point}.png")
     print(f"{TABLES}/seeds.md: {len(studies)} point(s) ({', '.join(s.point for s in studies)}), "
           f"{len(models)} model rows, {len(comparisons)} comparison rows")
 

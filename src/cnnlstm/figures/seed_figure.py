@@ -28,10 +28,10 @@ def _per_fold(ax: plt.Axes, study: SeedStudy, values: np.ndarray, color: object)
     ax.grid(alpha=0.3)
 
 
-def seed_figure(study: SeedStudy) -> plt.Figure:
+def seed_figure(study: SeedStudy, pairs: list[tuple[str, str]]) -> plt.Figure:
+    """Per-fold accuracy of each model and the per-fold difference of each (model, baseline) in `pairs`."""
     models = list(study.heldout)
     colors = model_styles(models, {m: m for m in models}, models[0]).colors
-    pairs = [pair for question in study.pairs.values() for pair in question.values()]
     pairs = list(dict.fromkeys(pairs))  # a pair can answer two questions
     columns = max(len(models), len(pairs), 1)
     fig, axes = plt.subplots(2, columns, figsize=(4.2 * columns, 7.5), squeeze=False)

@@ -32,7 +32,8 @@ def comparison_cell(row: pd.Series) -> str:
     if row["verdict"] == SUMMARY_ONLY:
         return f"{row['mean_diff'] * 100:+.2f} pp, {SUMMARY_ONLY}"
     cell = f"{row['mean_diff'] * 100:+.2f} pp, {row['verdict']} ({row['wins']:.0f}/{row['folds']:.0f})"
-    if row.get("borderline") is True:
+    borderline = row.get("borderline", False)
+    if pd.notna(borderline) and bool(borderline):  # NaN where a frame also holds pairs not judged
         cell += f", borderline ({row['alternative_verdict']} with the other n_train)"
     return cell
 

@@ -15,11 +15,12 @@ import numpy as np
 from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.core.jsonio import read_json
 from cnnlstm.core.params import read_yaml
+from cnnlstm.study.conditions import check_one_recipe
 from cnnlstm.study.budget_points import POINT_NAME
-from cnnlstm.study.questions import QUESTIONS
+from cnnlstm.study.kept_runs import fold_files
+from cnnlstm.study.runs import FoldSizes, fitted_images
 
 SEED_NAME = re.compile(r"seed(\d+)")
-FOLD_NAME = re.compile(r"fold(\d+)")
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,8 @@ class SeedStudy:
     seeds: tuple[int, ...]  # train.seed of each repetition
     folds: tuple[int, ...]
     heldout: dict[str, np.ndarray]  # model -> held-out accuracy, shape (folds, seeds)
-    pairs: dict[str, dict[str, tuple[str, str]]]  # question -> {key: (model, baseline)}, both models present
     conditions: dict[str, Any]  # the same for every seed
-    margin: float
-    n_train: float
-    n_test: float
+    sizes: FoldSizes  # held-out and training part as the summaries recorded them, fitted from the run records
 
 
 def _seed_params(folder: Path) -> dict[str, Any]:
@@ -91,8 +89,14 @@ def _same_models(folders: dict[int, Path], params: dict[int, dict[str, Any]], mo
 
 
 def _fold_files(folder: Path, model: str) -> dict[int, Path]:
-    matches = ((FOLD_NAME.fullmatch(p.stem), p) for p in (folder / "runs" / model).glob("*.json"))
-    return {int(m.group(1)): p for m, p in matches if m is not None}
+    return fold_files(folder / "runs" / model)
+
+
+def _train_logs(folders: dict[int, Path], models: list[str], folds: tuple[int, ...]) -> list[dict[str, Any]]:
+    """Every run record of the point (all seeds), checked for one recipe and training precision."""
+    logs = [read_json(f / "train" / m / f"fold{k}.json") for f in folders.values() for m in models for k in folds]
+    check_one_recipe(logs, str(next(iter(folders.values())).parent))
+    return logs
 
 
 def _heldout(folders: dict[int, Path], model: str, folds: tuple[int, ...], folds_sha: str) -> np.ndarray:
@@ -111,7 +115,7 @@ def _heldout(folders: dict[int, Path], model: str, folds: tuple[int, ...], folds
 
 
 def load_seed_study(point: Path) -> SeedStudy:
-    """The seed runs of one point: models present in every seed (all their folds), pairs among them."""
+    """The seed runs of one point: models present in every seed (all their folds)."""
     match = POINT_NAME.fullmatch(point.name)
     if match is None:
         raise CnnLstmError(f"{point}: seed points are named like budget points, <epochs>ep or <epochs>ep-<tag>")
@@ -133,15 +137,10 @@ def load_seed_study(point: Path) -> SeedStudy:
                 raise CnnLstmError(f"{folder}/runs/{model}: folds {sorted(_fold_files(folder, model))}, "
                                    f"seed{next(iter(folders))} has {list(folds)}")
     heldout = {m: _heldout(folders, m, folds, first["folds_sha256"]) for m in models}
-    pairs: dict[str, dict[str, tuple[str, str]]] = {}
-    order = [q.key for q in QUESTIONS]  # the report's order, whatever the summary's
-    for question, entries in sorted(first["comparisons"].items(), key=lambda item: order.index(item[0])):
-        present = {k: (e["model"], e["baseline"]) for k, e in entries.items()
-                   if e["model"] in heldout and e["baseline"] in heldout}
-        if present:
-            pairs[question] = present
-    return SeedStudy(point.name, tuple(folders), folds, heldout, pairs, first["conditions"],
-                     first["equivalence_margin"], first["fold_sizes"]["train"], first["fold_sizes"]["heldout"])
+    recorded = first["fold_sizes"]
+    sizes = FoldSizes(float(recorded["heldout"]), float(recorded["train"]),
+                      fitted_images(_train_logs(folders, models, folds)))
+    return SeedStudy(point.name, tuple(folders), folds, heldout, first["conditions"], sizes)
 
 
 def load_seed_studies(folder: Path) -> list[SeedStudy]:

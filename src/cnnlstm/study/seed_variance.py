@@ -1,7 +1,9 @@
 """Seed variance of a study point: how much of a model's (and a comparison's) spread comes from which
 images a fold holds out and how much from the training seed (initialisation, data order, augmentation),
 whether a single-seed verdict holds at every seed, and the comparison judged on each fold's seed mean
-(the seeds share a fold's training set, so the fold stays the unit of the corrected t-test)."""
+(the seeds share a fold's training set, so the fold stays the unit of the corrected t-test). Each column
+is judged with the pre-registered analysis: the fixed Holm families of every configured model (pairs
+without seed runs count with p = 1), borderline under the other n_train."""
 
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ import numpy as np
 import pandas as pd
 
 from cnnlstm.core.atomic import write_text
+from cnnlstm.core.params import Params
 from cnnlstm.evaluation.metrics import rounded
+from cnnlstm.study.analysis import judge_families
 from cnnlstm.study.conditions import budget_phrase
 from cnnlstm.study.formatting import verdicts_by_question
-from cnnlstm.study.judging import judge_question
+from cnnlstm.study.pairs import comparison_pairs
 from cnnlstm.study.seed_runs import SeedStudy
-from cnnlstm.study.stats import paired_comparison, variance_components
+from cnnlstm.study.stats import variance_components
 
 SEED_MEAN = "mean"  # the `seed` column's value for the comparison on each fold's seed mean
 
@@ -34,33 +38,31 @@ def model_variance(study: SeedStudy) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _judged(study: SeedStudy, question: str, scores: dict[str, np.ndarray]) -> dict[str, dict]:
-    """One question's pairs compared on `scores` (model -> one value per fold), Holm within the question."""
-    pairs = {key: {"model": model, "baseline": baseline,
-                   "accuracy": paired_comparison(scores[model], scores[baseline], study.n_train, study.n_test,
-                                                 study.margin)}
-             for key, (model, baseline) in study.pairs[question].items()}
-    return judge_question(pairs, ("accuracy",))
-
-
-def comparison_table(study: SeedStudy) -> pd.DataFrame:
-    """Per question and pair: the comparison at each seed alone (as a one-seed study would judge it) and
-    on the seed means, with the fold and seed standard deviations of the per-fold difference."""
+def comparison_table(study: SeedStudy, params: Params) -> pd.DataFrame:
+    """Per question and pair with seed runs: the comparison at each seed alone and on the seed means, each
+    column judged in the question's fixed family, with the fold and seed standard deviations of the
+    per-fold difference."""
+    columns = {str(seed): {m: {"accuracy": v[:, j]} for m, v in study.heldout.items()}
+               for j, seed in enumerate(study.seeds)}
+    columns[SEED_MEAN] = {m: {"accuracy": v.mean(axis=1)} for m, v in study.heldout.items()}
+    judged = {seed: judge_families(comparison_pairs(params), scores, study.sizes, params.analysis,
+                                   params.equivalence_margin, ("accuracy",)) for seed, scores in columns.items()}
     rows = []
-    for question, pairs in study.pairs.items():
-        columns = {str(seed): {m: v[:, j] for m, v in study.heldout.items()} for j, seed in enumerate(study.seeds)}
-        columns[SEED_MEAN] = {m: v.mean(axis=1) for m, v in study.heldout.items()}
-        for seed, scores in columns.items():
-            for key, entry in _judged(study, question, scores).items():
-                model, baseline = pairs[key]
+    for question, (pairs, family) in ((q, (p, judged[SEED_MEAN][1][q])) for q, p in judged[SEED_MEAN][0].items()):
+        for key in pairs:
+            for seed, (by_question, _) in judged.items():
+                entry = by_question[question][key]
+                model, baseline = entry["model"], entry["baseline"]
                 parts = variance_components(study.heldout[model] - study.heldout[baseline])
                 s = entry["accuracy"]
                 rows.append({"point": study.point, "question": question, "model": model, "baseline": baseline,
-                             "seed": seed, "mean_diff": s["mean_diff"], "ci95_low": s["ci95_low"],
-                             "ci95_high": s["ci95_high"], "p_ttest_holm": s["p_ttest_holm"],
+                             "seed": seed, "family": family["pairs"], "mean_diff": s["mean_diff"],
+                             "ci95_low": s["ci95_low"], "ci95_high": s["ci95_high"], "p_ttest_holm": s["p_ttest_holm"],
                              "p_tost_holm": s["p_tost_holm"], "wins": s["wins"], "folds": s["folds"],
-                             "verdict": s["verdict"], "diff_fold_sd": rounded(math.sqrt(parts.fold)),
-                             "diff_seed_sd": rounded(math.sqrt(parts.seed)), "margin": study.margin})
+                             "verdict": s["verdict"], "borderline": s["borderline"],
+                             "alternative_verdict": s["alternative_verdict"],
+                             "diff_fold_sd": rounded(math.sqrt(parts.fold)),
+                             "diff_seed_sd": rounded(math.sqrt(parts.seed)), "margin": params.equivalence_margin})
     return pd.DataFrame(rows)
 
 
@@ -88,15 +90,17 @@ def seed_markdown(study: SeedStudy, models: pd.DataFrame, comparisons: pd.DataFr
         wide.columns = [f"seed {c}" for c in wide.columns[:-1]] + ["mean of seeds"]
         wide["Δ fold SD / seed SD pp"] = [f"{_pp(spread.loc[p, 'diff_fold_sd'])} / {_pp(spread.loc[p, 'diff_seed_sd'])}"
                                           for p in wide.index]
-        lines += [f"**{question.title}** Δ held-out accuracy, verdict (wins/folds), Holm within the question:",
+        family = int(comparisons.loc[comparisons["question"] == question.key, "family"].iloc[0])
+        lines += [f"**{question.title}** Δ held-out accuracy, verdict (wins/folds); Holm over the question's fixed "
+                  f"family of {family} pair{'s' if family != 1 else ''} (pairs without seed runs count with p = 1):",
                   "", wide.to_markdown(disable_numparse=True), ""]
     return "\n".join(lines)
 
 
-def write_seed_tables(folder: Path, studies: list[SeedStudy]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def write_seed_tables(folder: Path, studies: list[SeedStudy], params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
     """seeds.md, seed_models.csv and seed_comparisons.csv into `folder`; returns the two frames."""
     models = pd.concat([model_variance(s) for s in studies], ignore_index=True)
-    comparisons = pd.concat([comparison_table(s) for s in studies], ignore_index=True)
+    comparisons = pd.concat([comparison_table(s, params) for s in studies], ignore_index=True)
     sections = [seed_markdown(s, models[models["point"] == s.point], comparisons[comparisons["point"] == s.point])
                 for s in studies]
     write_text(folder / "seed_models.csv", models.to_csv(index=False))
