@@ -23,6 +23,7 @@ STUDY = ["cnn16", "cnn32", "lstm", "cnn16_lstm", "cnn32_bilstm", "cnn32_wide"]
 SKILL = {"cnn16": 2.0, "cnn32": 2.2, "lstm": 1.2, "cnn16_lstm": 2.4, "cnn32_bilstm": 2.6, "cnn32_lstm": 2.5,
          "cnn32_wide": 2.3}
 N_TRAIN, N_TEST = 90, 50
+FITTED = 57  # of each fold's training part of 60 images, 95% are fitted on
 
 
 def fake_probs(labels: np.ndarray, skill: float, rng: np.random.Generator) -> np.ndarray:
@@ -61,7 +62,7 @@ def write_fake_run(root: Path, model: str, fold: int, assignment: np.ndarray, sh
     })
     write_json(root / f"logs/train/{run}/run.json", {
         "model": model, "fold": fold, "folds_sha256": sha, "epochs": epochs, "device": "cpu", "amp": "fp32",
-        "train_images": N_TRAIN - len(heldout),
+        "train_images": FITTED,  # the training part less its epoch-selection slice
     })
     log = root / f"logs/train/{run}/plots/metrics/val/acc.tsv"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -230,3 +231,60 @@ def test_other_test_images_are_an_error(fake_study: Path, capsys: pytest.Capture
 def test_metrics_file_of_another_run_is_an_error(fake_study: Path, capsys: pytest.CaptureFixture) -> None:
     shutil.copy("metrics/runs/cnn32/fold0.json", "metrics/runs/cnn32/fold1.json")
     _expect_error(capsys, "aggregate", "metrics/runs/cnn32/fold1.json", "holds cnn32 fold 0")
+
+
+def test_summary_records_fold_sizes_analysis_primary_and_fixed_families(fake_study: Path) -> None:
+    from cnnlstm.study.stats import holm
+
+    run_stage("aggregate")
+    summary = json.loads(Path("metrics/summary.json").read_text())
+    assert summary["fold_sizes"] == {"train": 60.0, "heldout": 30.0, "fitted": 57.0}
+    registered = {k: v for k, v in yaml.safe_load(Path("params.yaml").read_text())["study"].items() if k != "models"}
+    assert {k: v for k, v in summary["analysis"].items() if k != "alpha"} == registered
+    primary = summary["primary"]
+    judged = summary["comparisons"]["lstm_vs_cnn"]["cnn32_lstm-vs-cnn32"]["accuracy"]
+    assert (primary["model"], primary["baseline"], primary["adjusted"]) == ("cnn32_lstm", "cnn32", False)
+    assert primary["p_ttest"] == judged["p_ttest"] and primary["verdict"] in ("better", "worse", "equivalent", "inconclusive")
+    # lstm_vs_cnn's fixed family: 6 hybrids of params.yaml, 3 of them not in this study (p = 1 each)
+    family = summary["families"]["lstm_vs_cnn"]
+    assert (family["pairs"], family["judged"]) == (6, 3) and "cnn32_bilstm2d-vs-cnn32" in family["not_run"]
+    raw = {k: e["accuracy"]["p_ttest"] for k, e in summary["comparisons"]["lstm_vs_cnn"].items()}
+    expected = holm(list(raw.values()) + [1.0] * 3)
+    for (key, _), p in zip(raw.items(), expected):
+        assert summary["comparisons"]["lstm_vs_cnn"][key]["accuracy"]["p_ttest_holm"] == pytest.approx(p, abs=1e-6)
+        assert summary["comparisons"]["lstm_vs_cnn"][key]["accuracy"]["family"] == 6
+    assert summary["runs"] == {"done": 21, "of": 21} and summary["incomplete"] == {}
+
+
+def test_incomplete_model_is_reported_not_judged_only_when_listed(fake_study: Path, capsys: pytest.CaptureFixture) -> None:
+    for path in ("results/cnn32/fold2.npz", "metrics/runs/cnn32/fold2.json", "metrics/timings/cnn32/fold2.json",
+                 "logs/train/cnn32/fold2/run.json"):
+        Path(path).unlink()
+    _expect_error(capsys, "aggregate", "results/cnn32/fold2.npz", "not found")
+    run_stage("aggregate", "--incomplete", "cnn32")
+    summary = json.loads(Path("metrics/summary.json").read_text())
+    assert summary["incomplete"] == {"cnn32": {"folds": 2, "of": 3, "label": "incomplete (2 of 3 folds)"}}
+    assert "cnn32" not in summary["models"] and summary["runs"] == {"done": 20, "of": 21}
+    assert summary["primary"]["verdict"] == "not run"  # cnn32_lstm vs cnn32: no verdict without all folds
+    assert "cnn32_lstm-vs-cnn32" in summary["families"]["lstm_vs_cnn"]["not_run"]
+    assert all("cnn32" not in (e["model"], e["baseline"]) for q in summary["comparisons"].values() for e in q.values())
+
+
+def test_a_half_written_run_of_an_incomplete_model_is_an_error(fake_study: Path, capsys: pytest.CaptureFixture) -> None:
+    Path("metrics/runs/cnn32/fold2.json").unlink()
+    with pytest.raises(SystemExit):
+        run_stage("aggregate", "--incomplete", "cnn32")
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "metrics/runs/cnn32/fold2.json: missing while other files" in err
+
+
+def test_runs_of_mixed_precision_are_refused_and_hardware_is_listed(fake_study: Path, capsys: pytest.CaptureFixture) -> None:
+    path = Path("logs/train/cnn16/fold1/run.json")
+    log = json.loads(path.read_text())
+    path.write_text(json.dumps({**log, "hardware": "AMD EPYC 9R14"}))
+    run_stage("aggregate")
+    conditions = json.loads(Path("metrics/summary.json").read_text())["conditions"]
+    assert conditions["train_hardware"] == {"AMD EPYC 9R14": 1, "not recorded": 20}
+    path.write_text(json.dumps({**log, "amp": "bfloat16"}))
+    _expect_error(capsys, "aggregate", "runs of different recipe or precision, `amp`: 'bfloat16' in cnn16 fold 1; "
+                  "'fp32' in cnn16 fold 0 (+19 more)")

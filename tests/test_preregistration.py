@@ -55,3 +55,15 @@ def test_the_document_states_every_value() -> None:
     current = yaml.safe_load((REPO / "params.yaml").read_text())
     for key in _analysis(current):
         assert f"study.{key}" in text, key
+
+
+def test_the_analysis_code_reads_exactly_the_preregistered_values() -> None:
+    """What aggregate records as the analysis it used (summary.json `analysis`) is params.yaml's `study:`,
+    value for value; tests/test_evaluation.py checks the stage writes this record."""
+    from cnnlstm.core.params import load_params
+    from cnnlstm.study.analysis import analysis_record
+
+    params = load_params(REPO / "params.yaml")
+    record = analysis_record(params.analysis, params.equivalence_margin)
+    assert {k: v for k, v in record.items() if k != "alpha"} == _analysis(_registered_params())
+    assert record["alpha"] == 0.05  # the pre-registered level of the primary test

@@ -18,10 +18,13 @@ import yaml
 from PIL import Image
 
 from cnnlstm.core.errors import CnnLstmError
-from cnnlstm.study.judging import judge_question
+from cnnlstm.core.params import parse_params
+from cnnlstm.study.analysis import judge_families
+from cnnlstm.study.pairs import comparison_pairs
+from cnnlstm.study.runs import FoldSizes
 from cnnlstm.study.seed_runs import load_seed_studies, load_seed_study
 from cnnlstm.study.seed_variance import SEED_MEAN, comparison_table, model_variance
-from cnnlstm.study.stats import paired_comparison, variance_components
+from cnnlstm.study.stats import variance_components
 from test_budget import conditions
 from test_evaluation import REPO
 
@@ -62,7 +65,8 @@ def write_seed(point: Path, column: int, seed: int, derived_seed: int | None = N
         for fold in range(FOLDS):
             run = {"folds_sha256": SHA, "heldout": {"accuracy": float(values[fold, column])}}
             (folder / "runs" / model / f"fold{fold}.json").write_text(json.dumps(run))
-            log = {"seed": derived_seed if derived_seed is not None else 1000 * seed + fold}
+            log = {"seed": derived_seed if derived_seed is not None else 1000 * seed + fold, "train_images": 51_300,
+                   "model": model, "fold": fold, "amp": "bfloat16"}
             (folder / "train" / model / f"fold{fold}.json").write_text(json.dumps(log))
     (folder / "params.yaml").write_text(yaml.safe_dump(params))
     (folder / "summary.json").write_text(json.dumps(summary()))
@@ -82,7 +86,7 @@ def test_runs_load_as_folds_by_seeds(point: Path) -> None:
     assert study.seeds == (0, 1, 2) and study.folds == tuple(range(FOLDS))
     for model, values in ACCURACY.items():
         np.testing.assert_allclose(study.heldout[model], values)
-    assert study.pairs == {"lstm_vs_cnn": {"cnn32_lstm-vs-cnn32": ("cnn32_lstm", "cnn32")}}
+    assert study.sizes == FoldSizes(heldout=6_000, training_part=54_000, fitted=51_300)
 
 
 def test_model_variance_is_the_anova_split(point: Path) -> None:
@@ -94,23 +98,29 @@ def test_model_variance_is_the_anova_split(point: Path) -> None:
     assert row["fold_sd"] > row["seed_sd"]  # the synthetic fold effect is 4x the seed noise
 
 
-def test_comparisons_at_each_seed_and_on_the_seed_means(point: Path) -> None:
+def test_comparisons_at_each_seed_and_on_the_seed_means(point: Path, base_params: dict) -> None:
     study = load_seed_study(point)
-    table = comparison_table(study)
+    params = parse_params(base_params)
+    table = comparison_table(study, params)
     assert list(table["seed"]) == ["0", "1", "2", SEED_MEAN]
     model, baseline = ACCURACY["cnn32_lstm"], ACCURACY["cnn32"]
     for column, seed in enumerate(("0", "1", "2")):
         row = table[table["seed"] == seed].iloc[0]
         assert row["mean_diff"] == pytest.approx((model[:, column] - baseline[:, column]).mean(), abs=1e-6)
-    expected = paired_comparison(model.mean(axis=1), baseline.mean(axis=1), 54_000, 6_000, 0.005)
-    judged = judge_question({"k": {"model": "m", "baseline": "b", "accuracy": expected}}, ("accuracy",))
+    # the seed means judged with the pre-registered analysis: n_train 51,300 (fitted), the fixed family of 6
+    judged, families = judge_families(comparison_pairs(params), {"cnn32_lstm": {"accuracy": model.mean(axis=1)},
+                                                                 "cnn32": {"accuracy": baseline.mean(axis=1)}},
+                                      study.sizes, params.analysis, 0.005, ("accuracy",))
+    expected = judged["lstm_vs_cnn"]["cnn32_lstm-vs-cnn32"]["accuracy"]
     row = table[table["seed"] == SEED_MEAN].iloc[0]
-    assert row["mean_diff"] == expected["mean_diff"] and row["verdict"] == judged["k"]["accuracy"]["verdict"]
+    assert row["mean_diff"] == expected["mean_diff"] and row["verdict"] == expected["verdict"]
+    assert row["p_ttest_holm"] == expected["p_ttest_holm"] and row["family"] == 6 == families["lstm_vs_cnn"]["pairs"]
     assert row["diff_seed_sd"] == pytest.approx(math.sqrt(variance_components(model - baseline).seed), abs=1e-6)
 
 
-def test_seeds_stage_writes_tables_and_figure(point: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_seeds_stage_writes_tables_and_figure(point: Path, monkeypatch: pytest.MonkeyPatch, base_params: dict) -> None:
     monkeypatch.chdir(point.parents[2])
+    Path("params.yaml").write_text(yaml.safe_dump(base_params))
     runpy.run_path(str(REPO / "stages/seeds.py"), run_name="__main__")
     models = pd.read_csv("reports/seeds/seed_models.csv")
     assert set(models["model"]) == set(ACCURACY) and (models["seeds"] == 3).all()
@@ -145,6 +155,10 @@ def _break(point: Path, how: str) -> str:
         params["models"]["cnn32"]["hidden"] = 64
         (seed1 / "params.yaml").write_text(yaml.safe_dump(params))
         return "seed1/params.yaml: model cnn32's config differs from seed0's"
+    if how == "other precision":
+        log = seed1 / "train/cnn32/fold2.json"
+        log.write_text(json.dumps({**json.loads(log.read_text()), "amp": "float32"}))
+        return "2ep-cpu: runs of different recipe or precision, `amp`: 'bfloat16' in cnn32 fold 0 (+22 more)"
     if how == "missing fold":
         (seed1 / "runs/cnn32/fold3.json").unlink()
         return "seed1/runs/cnn32: folds [0, 1, 2], seed0 has [0, 1, 2, 3]"
@@ -156,7 +170,7 @@ def _break(point: Path, how: str) -> str:
 
 
 @pytest.mark.parametrize("how", ["one seed", "misnamed", "same run twice", "other recipe", "other model config",
-                                 "missing fold", "other folds"])
+                                 "other precision", "missing fold", "other folds"])
 def test_seed_folders_that_do_not_belong_together_are_one_line_errors(point: Path, how: str) -> None:
     message = _break(point, how)
     with pytest.raises(CnnLstmError, match=r"^[^\n]*$") as caught:
