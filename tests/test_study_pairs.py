@@ -23,9 +23,13 @@ def cnn32_params(hidden: int) -> int:
 
 
 def study(base_params: dict, names: list[str], extra: dict | None = None) -> Params:
+    """params.yaml configuring only `names` (and the proposed model): families come from every configured model."""
     raw = copy.deepcopy(base_params)
     raw["models"].update(extra or {})
+    raw["models"] = {name: raw["models"][name] for name in names}
     raw["study"]["models"] = names
+    raw["study"]["main_models"] = [m for m in raw["study"]["main_models"] if m in [*names, raw["model"]["name"]]]
+    raw["study"]["primary"] = [raw["model"]["name"], names[0]] if "cnn32" not in names else raw["study"]["primary"]
     return parse_params(raw)
 
 
