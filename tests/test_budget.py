@@ -245,3 +245,5 @@ def test_an_aggregate_summary_is_a_budget_point(fake_study: Path) -> None:  # no
     table = budget_table(points)
     assert set(table["model"]) == set(summary_["models"])
     assert (table["train_flops"] > 0).all()
+    run_stage("budget")  # a study of summary-only points: shown, nothing judged again
+    assert set(pd.read_csv("reports/budget/budget_comparisons.csv")["verdict"]) == {"summary only"}

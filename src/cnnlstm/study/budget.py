@@ -74,7 +74,9 @@ def budget_comparisons(points: dict[str, BudgetPoint], params: Params) -> pd.Dat
             rows.append(base | {k: s[k] for k in (
                 "mean_diff", "ci95_low", "ci95_high", "p_ttest", "p_ttest_holm", "p_tost_holm", "wins", "folds",
                 "verdict", "borderline", "alternative_verdict", "alternative_p_ttest_holm", "alternative_p_tost_holm")})
+    columns = ["point", "epochs", "question", "model", "baseline", "family", "mean_diff", "verdict", "wins", "folds"]
     frame = pd.DataFrame(rows)
+    frame = frame.reindex(columns=list(dict.fromkeys([*frame.columns, *columns])))  # a summary-only study has no family
     return frame.assign(margin=params.equivalence_margin)
 
 
