@@ -47,7 +47,7 @@ PARAMS = {
 
 def summary() -> dict:
     return {
-        "conditions": conditions(2, augment=False, device="cpu"), "folds_sha256": SHA,
+        "conditions": conditions(2, augment=False, device="cpu"), "folds_sha256": SHA, "folds": FOLDS,
         "fold_sizes": {"train": 54_000, "heldout": 6_000}, "equivalence_margin": 0.005,
         "models": {m: {} for m in ACCURACY},
         "comparisons": {"lstm_vs_cnn": {"cnn32_lstm-vs-cnn32": {"model": "cnn32_lstm", "baseline": "cnn32"}}},
@@ -210,3 +210,29 @@ def test_keep_seed_copies_a_committed_run_unchanged(tmp_path: Path) -> None:
     assert failed.returncode == 1 and "no-such-run: no DVC experiment or git revision" in failed.stderr
     missing = subprocess.run(["bash", script, "HEAD", "5ep", "cnn16"], cwd=repo, capture_output=True, text=True)
     assert missing.returncode == 1 and not (repo / "metrics/seeds/5ep").exists()
+
+
+def test_seed_zero_is_judged_with_every_model_of_its_folder(point: Path, base_params: dict) -> None:
+    """Seed 0's folder may hold the whole study: its column is then the study's own analysis."""
+    extra = point / "seed0/runs/cnn32_bilstm"
+    shutil.copytree(point / "seed0/runs/cnn32", extra)
+    shutil.copytree(point / "seed0/train/cnn32", point / "seed0/train/cnn32_bilstm")
+    for fold in range(FOLDS):  # the BiLSTM clearly above the CNN: the smallest p of the family
+        run = json.loads((extra / f"fold{fold}.json").read_text())
+        run["heldout"]["accuracy"] += 0.02 + 0.0001 * fold
+        (extra / f"fold{fold}.json").write_text(json.dumps(run))
+    study = load_seed_study(point)
+    assert set(study.heldout) == {"cnn32", "cnn32_lstm"} and set(study.alone[0]) == {"cnn32", "cnn32_lstm", "cnn32_bilstm"}
+    params = parse_params(base_params)
+    table = comparison_table(study, params).set_index(["question", "model", "seed"])
+    judged, _ = judge_families(comparison_pairs(params), {m: {"accuracy": v} for m, v in study.alone[0].items()},
+                               study.sizes, params.analysis, 0.005, ("accuracy",))
+    assert table.loc[("lstm_vs_cnn", "cnn32_lstm", "0"), "p_ttest_holm"] == \
+        judged["lstm_vs_cnn"]["cnn32_lstm-vs-cnn32"]["accuracy"]["p_ttest_holm"]
+    assert ("lstm_vs_cnn", "cnn32_bilstm", "0") not in table.index  # shown only where every seed has it
+    alone_1 = table.loc[("lstm_vs_cnn", "cnn32_lstm", "0"), "p_ttest_holm"]
+    shutil.rmtree(extra)
+    without = comparison_table(load_seed_study(point), params).set_index(["question", "model", "seed"])
+    # Holm over 6 either way; with the BiLSTM's p ranked first the LSTM's p is multiplied by 5, not 6
+    raw = without.loc[("lstm_vs_cnn", "cnn32_lstm", "0"), "p_ttest_holm"] / 6
+    assert alone_1 == pytest.approx(5 * raw, abs=1e-5)

@@ -17,7 +17,7 @@ from cnnlstm.core.jsonio import read_json
 from cnnlstm.core.params import read_yaml
 from cnnlstm.study.conditions import check_one_recipe
 from cnnlstm.study.budget_points import POINT_NAME
-from cnnlstm.study.kept_runs import fold_files
+from cnnlstm.study.kept_runs import fold_files, load_kept_runs
 from cnnlstm.study.runs import FoldSizes, fitted_images
 
 SEED_NAME = re.compile(r"seed(\d+)")
@@ -29,6 +29,9 @@ class SeedStudy:
     seeds: tuple[int, ...]  # train.seed of each repetition
     folds: tuple[int, ...]
     heldout: dict[str, np.ndarray]  # model -> held-out accuracy, shape (folds, seeds)
+    # seed -> every model with all folds in that seed's folder -> held-out accuracy per fold: seed 0's folder
+    # may hold the whole study, so its column is judged as the study was
+    alone: dict[int, dict[str, np.ndarray]]
     conditions: dict[str, Any]  # the same for every seed
     sizes: FoldSizes  # held-out and training part as the summaries recorded them, fitted from the run records
 
@@ -140,7 +143,8 @@ def load_seed_study(point: Path) -> SeedStudy:
     recorded = first["fold_sizes"]
     sizes = FoldSizes(float(recorded["heldout"]), float(recorded["train"]),
                       fitted_images(_train_logs(folders, models, folds)))
-    return SeedStudy(point.name, tuple(folders), folds, heldout, first["conditions"], sizes)
+    alone = {seed: load_kept_runs(folder).complete() for seed, folder in folders.items()}
+    return SeedStudy(point.name, tuple(folders), folds, heldout, alone, first["conditions"], sizes)
 
 
 def load_seed_studies(folder: Path) -> list[SeedStudy]:

@@ -39,11 +39,11 @@ def model_variance(study: SeedStudy) -> pd.DataFrame:
 
 
 def comparison_table(study: SeedStudy, params: Params) -> pd.DataFrame:
-    """Per question and pair with seed runs: the comparison at each seed alone and on the seed means, each
+    """Per question and pair with seed runs: the comparison at each seed alone (with every model of that
+    seed's folder: seed 0's may be the whole study) and on the seed means (the models of every seed), each
     column judged in the question's fixed family, with the fold and seed standard deviations of the
     per-fold difference."""
-    columns = {str(seed): {m: {"accuracy": v[:, j]} for m, v in study.heldout.items()}
-               for j, seed in enumerate(study.seeds)}
+    columns = {str(seed): {m: {"accuracy": v} for m, v in study.alone[seed].items()} for seed in study.seeds}
     columns[SEED_MEAN] = {m: {"accuracy": v.mean(axis=1)} for m, v in study.heldout.items()}
     judged = {seed: judge_families(comparison_pairs(params), scores, study.sizes, params.analysis,
                                    params.equivalence_margin, ("accuracy",)) for seed, scores in columns.items()}
@@ -83,6 +83,11 @@ def seed_markdown(study: SeedStudy, models: pd.DataFrame, comparisons: pd.DataFr
         "fold share of variance": [f"{v:.0%}" if not pd.isna(v) else "–" for v in models["fold_share"]],
     })
     lines += [table.to_markdown(index=False, disable_numparse=True), ""]
+    per_seed = ", ".join(f"seed {seed} {len(study.alone[seed])}" for seed in study.seeds)
+    lines += [f"Each seed's column is judged with every model of its folder ({per_seed} models: seed 0's may be "
+              f"the whole study, judged as the study was), the mean of seeds with the {len(study.heldout)} models "
+              "trained at every seed; Holm over each question's fixed family, a pair without runs counting with "
+              "p = 1.", ""]
     order = [str(s) for s in study.seeds] + [SEED_MEAN]
     spread = comparisons[comparisons["seed"] == SEED_MEAN]
     spread = spread.set_index(spread["model"] + " vs " + spread["baseline"])
