@@ -210,6 +210,11 @@ def test_keep_seed_copies_a_committed_run_unchanged(tmp_path: Path) -> None:
     assert failed.returncode == 1 and "no-such-run: no DVC experiment or git revision" in failed.stderr
     missing = subprocess.run(["bash", script, "HEAD", "5ep", "cnn16"], cwd=repo, capture_output=True, text=True)
     assert missing.returncode == 1 and not (repo / "metrics/seeds/5ep").exists()
+    # a budget point is kept the same way, in metrics/budgets/<point>/
+    subprocess.run(["bash", str(REPO / "scripts/keep_budget.sh"), "HEAD", "2ep"], cwd=repo, check=True, capture_output=True)
+    budget = repo / "metrics/budgets/2ep"
+    assert (budget / "runs/cnn32/fold1.json").read_text() == files["metrics/runs/cnn32/fold1.json"]
+    assert (budget / "summary.json").read_text() == files["metrics/summary.json"] and not (budget / "runs/lstm").exists()
 
 
 def test_seed_zero_is_judged_with_every_model_of_its_folder(point: Path, base_params: dict) -> None:

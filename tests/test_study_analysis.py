@@ -56,3 +56,15 @@ def test_the_primary_pair_is_unadjusted_and_not_run_without_its_models() -> None
     assert (primary["verdict"], primary["borderline"], primary["alternative_verdict"]) == ("inconclusive", True, "better")
     assert (primary["question"], primary["adjusted"], primary["alpha"]) == ("q", False, 0.05)
     assert judge_primary(pairs, {"m": SCORES["m"]}, SIZES, ANALYSIS, 0.005)["verdict"] == "not run"
+
+
+def test_the_comparisons_table_labels_a_borderline_verdict() -> None:
+    import pandas as pd
+
+    from cnnlstm.study.tables import comparison_markdown
+
+    judged, _ = judge_families([Pair("lstm_vs_cnn", "m", "b")], SCORES, SIZES, ANALYSIS, 0.005, ("accuracy",))
+    entry = judged["lstm_vs_cnn"]["m-vs-b"]
+    row = {"question": "lstm_vs_cnn", "model": "m", "baseline": "b", "metric": "accuracy", **entry["accuracy"]}
+    text = comparison_markdown(pd.DataFrame([row]))
+    assert "| inconclusive, borderline (better with the other n_train) |" in text

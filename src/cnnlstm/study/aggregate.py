@@ -88,17 +88,19 @@ def accuracy_view(comparisons: dict[str, dict[str, Any]]) -> dict[str, dict[str,
 
 
 def summarize(
-    params: Params, folds_sha256: str, study: dict[str, list[Run]], sizes: FoldSizes, incomplete: dict[str, int]
+    params: Params, folds_sha256: str, study: dict[str, list[Run]], sizes: FoldSizes,
+    incomplete: dict[str, list[Run]],
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """(metrics/summary.json's content, each model's full test-ensemble metrics, every comparison).
-    `study` holds the complete models; `incomplete` the others' numbers of folds: they are listed, never
-    summarised, and their pairs are not judged."""
+    `study` holds the complete models; `incomplete` the others' runs so far: they are counted and their
+    recipe checked with the rest, never summarised, and their pairs are not judged."""
     configs = params.configs
     folds = len(params.cv.fold_ids)
     models, ensembles = {}, {}
     for name, runs in study.items():
         models[name], ensembles[name] = model_summary(runs, architecture_cost(*configs[name]))
     comparisons, families, primary = compare(params, study, sizes)
+    every_run = [run for group in (study, incomplete) for model_runs in group.values() for run in model_runs]
     by_accuracy = sorted(study, key=lambda name: -models[name]["cv"]["accuracy"]["mean"])
     hybrids = [name for name in by_accuracy if is_hybrid(configs[name][0])]
     summary = {
@@ -106,19 +108,16 @@ def summarize(
         "folds": folds,
         "fold_sizes": {key: rounded(value) for key, value in sizes.as_dict().items()},
         "analysis": analysis_record(params.analysis, params.equivalence_margin),
-        "runs": {"done": folds * len(study) + sum(incomplete.values()), "of": folds * len(params.all_models)},
-        "incomplete": {name: {"folds": k, "of": folds, "label": f"incomplete ({k} of {folds} folds)"}
-                       for name, k in incomplete.items()},
+        "runs": {"done": len(every_run), "of": folds * len(params.all_models)},
+        "incomplete": {name: {"folds": len(r), "of": folds, "label": f"incomplete ({len(r)} of {folds} folds)"}
+                       for name, r in incomplete.items()},
         "test_images": len(study[by_accuracy[0]][0].predictions.test_index),  # the same for every run
         "proposed_model": params.model["name"],
         "proposed_label": proposed_label(params),  # its display name, from its config
         "best_model": by_accuracy[0],
         "best_hybrid": hybrids[0] if hybrids else None,
         "models": models,
-        "conditions": study_conditions(
-            params, [r.train_log for runs in study.values() for r in runs],
-            [r.timings for runs in study.values() for r in runs],
-        ),
+        "conditions": study_conditions(params, [r.train_log for r in every_run], [r.timings for r in every_run]),
         "alpha": ALPHA,
         "equivalence_margin": params.equivalence_margin,
         "primary": primary,

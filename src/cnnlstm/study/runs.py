@@ -102,8 +102,8 @@ def load_study(paths: StudyPaths, models: tuple[str, ...], folds: tuple[int, ...
 
 
 def load_runs(paths: StudyPaths, models: tuple[str, ...], folds: tuple[int, ...], incomplete: tuple[str, ...]
-              ) -> tuple[str, dict[str, list[Run]], dict[str, int]]:
-    """(folds hash, runs per complete model, {incomplete model: folds it has}). Only the models listed in
+              ) -> tuple[str, dict[str, list[Run]], dict[str, list[Run]]]:
+    """(folds hash, runs per complete model, runs per incomplete model). Only the models listed in
     `incomplete` may lack folds (a run not made yet: none of its files); any other missing file is an
     error. All runs must share the test images, so that fold models can be ensembled and models compared
     on the same images."""
@@ -115,7 +115,7 @@ def load_runs(paths: StudyPaths, models: tuple[str, ...], folds: tuple[int, ...]
     sha = file_sha256(paths.folds)
     loaded = {model: load_model_runs(paths, model, folds, sha, model in incomplete) for model in models}
     study = {model: runs for model, runs in loaded.items() if len(runs) == len(folds)}
-    partial = {model: len(runs) for model, runs in loaded.items() if len(runs) < len(folds)}
+    partial = {model: runs for model, runs in loaded.items() if len(runs) < len(folds)}
     if not study:
         raise CnnLstmError(f"{paths.runs}: no model has all {len(folds)} folds; nothing to aggregate")
     reference = next(iter(study))

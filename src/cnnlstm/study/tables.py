@@ -98,7 +98,8 @@ def comparison_markdown(table: pd.DataFrame, metric: str = "accuracy") -> str:
             "p TOST (Holm)": _raw_and_holm(rows["p_tost"], rows["p_tost_holm"]),
             "d_z": rows["cohens_dz"].map(lambda d: "–" if pd.isna(d) else f"{d:+.2f}"),
             "wins/losses": [f"{w}/{l}" for w, l in zip(rows["wins"], rows["losses"])],
-            "verdict": rows["verdict"],
+            "verdict": [f"{v}, borderline ({alt} with the other n_train)" if b else v
+                        for v, b, alt in zip(rows["verdict"], rows["borderline"], rows["alternative_verdict"])],
         })
         sections.append(f"**{question.title}**\n\n{shown.to_markdown(index=False, disable_numparse=True)}\n")
     return "\n".join(sections)
