@@ -211,6 +211,8 @@ def test_convergence_check_by_hand(tmp_path: Path, params: Params) -> None:
 
 
 def test_markdown_shows_every_section(budgets: Path, params: Params) -> None:
+    log = budgets / "5ep-cpu/train/cnn32/fold0.json"
+    log.write_text(json.dumps({**json.loads(log.read_text()), "hardware": "Intel Xeon 8488C"}))
     points = load_budget_points(budgets)
     frames = (budget_table(points), budget_comparisons(points, params), primary_table(points, params),
               interaction_table(points, params), convergence_table(points, params))
@@ -218,7 +220,10 @@ def test_markdown_shows_every_section(budgets: Path, params: Params) -> None:
     header = next(line for line in text.splitlines() if line.startswith("| model"))
     assert [c.strip() for c in header.strip("|").split("|")] == ["model", "2ep-cpu", "5ep-cpu", "10ep"]
     assert "**10ep**: adamw onecycle lr 0.006 batch 512, augmentation: random crop (pad 2), horizontal flip, " \
-           "random erasing (p 0.25), bf16 on cuda (summary only: no per-fold files, not judged)" in text
+           "random erasing (p 0.25), bf16 on cuda, hardware: not recorded (summary only: no per-fold files, " \
+           "not judged)" in text
+    assert "**2ep-cpu**: adamw onecycle lr 0.006 batch 512, no augmentation, bf16 on cpu, hardware: not recorded x 8" in text
+    assert "hardware: Intel Xeon 8488C x 1, not recorded x 7" in text  # from the run records
     assert "Holm family of 6 pairs at every point" in text and "-0.30 pp, summary only" in text
     assert "**Primary comparison** (cnn32_lstm vs cnn32" in text and "**Budget x model interaction**" in text
     assert "2ep-cpu → 5ep-cpu" in text and "Not run yet: it needs points at 15 and 30 epochs" in text

@@ -14,13 +14,22 @@ from cnnlstm.core.atomic import write_text
 from cnnlstm.core.params import Params
 from cnnlstm.study.analysis import alternative_size, judge_families, judge_primary
 from cnnlstm.study.budget_points import BudgetPoint
-from cnnlstm.study.conditions import recipe
+from cnnlstm.study.conditions import NOT_RECORDED, hardware_counts, recipe
 from cnnlstm.study.convergence import convergence_table, interaction_table
 from cnnlstm.study.formatting import format_p, plus_minus, verdicts_by_question
 from cnnlstm.study.pairs import comparison_pairs
 from cnnlstm.study.verdicts import NOT_RUN, SUMMARY_ONLY
 
 TRAIN_FLOPS_PER_FORWARD = 3  # forward + backward ~ 3 forward passes per training image (Kaplan et al. 2020)
+
+
+def hardware(point: BudgetPoint) -> str:
+    """Where a point's runs were trained, e.g. `AMD EPYC 9R14 x 30`, from its run records (or its summary)."""
+    if point.runs is not None:
+        counts = hardware_counts([log for folds in point.runs.train_logs.values() for log in folds.values()])
+    else:
+        counts = point.summary["conditions"].get("train_hardware") or {NOT_RECORDED: None}
+    return ", ".join(name if n is None else f"{name} x {n}" for name, n in counts.items())
 
 
 def budget_table(points: dict[str, BudgetPoint]) -> pd.DataFrame:
@@ -33,7 +42,7 @@ def budget_table(points: dict[str, BudgetPoint]) -> pd.DataFrame:
         for model, entry in summary["models"].items():
             rows.append({
                 "point": point.name, "epochs": c["epochs"], "recipe": recipe(c), "model": model,
-                "per_fold_files": point.runs is not None,
+                "per_fold_files": point.runs is not None, "hardware": hardware(point),
                 "accuracy_mean": entry["cv"]["accuracy"]["mean"], "accuracy_std": entry["cv"]["accuracy"]["std"],
                 "folds": summary["folds"], "test_accuracy": entry["test_ensemble"]["accuracy"],
                 "train_flops": TRAIN_FLOPS_PER_FORWARD * entry["flops_per_image"] * c["train_images"] * c["epochs"],
@@ -160,8 +169,8 @@ def budget_markdown(table: pd.DataFrame, comparisons: pd.DataFrame, primary: pd.
     points = list(dict.fromkeys(table["point"]))
     info = table.drop_duplicates("point").set_index("point")
     lines = ["Budget points: " + "; ".join(
-        f"**{p}**: {info.loc[p, 'recipe']}" + ("" if info.loc[p, "per_fold_files"] else
-                                                " (summary only: no per-fold files, not judged)")
+        f"**{p}**: {info.loc[p, 'recipe']}, hardware: {info.loc[p, 'hardware']}"
+        + ("" if info.loc[p, "per_fold_files"] else " (summary only: no per-fold files, not judged)")
         for p in points) + ".", ""]
     cells = [plus_minus(mean, std, True) for mean, std in zip(table["accuracy_mean"], table["accuracy_std"])]
     accuracy = table.assign(cell=cells)
