@@ -24,7 +24,7 @@ from cnnlstm.models.registry import build_model
 from conftest import REPO, synthetic_split
 
 STEPS = 200
-BATCH = 8
+BATCH = 4
 # Tiny members of every family, over every conv-block shape the study uses (3x3 + 2x2 pooling,
 # 1xk kernels + width pooling, the Sequencer stem) and a model without conv blocks.
 TINY = {
