@@ -3,9 +3,13 @@
     python bench/benchmark.py                    # every model of bench/config.yaml, each precision
     python bench/benchmark.py --quick            # the proposed model only, shorter windows: about a minute
     python bench/benchmark.py --models cnn32_lstm,lstm --threads 1
+    python bench/benchmark.py --part step        # only the base revision's step against this tree's
 
-Prints the machine, its measured matmul peak, then one table row per model and precision (fp32;
-bf16 too where the hardware has it). Both loops run at that precision and the same thread count.
+Prints the machine; then (part `step`, bench/compare.py) the base revision's training step against
+this tree's on the converged recipe, per model and summed, with the machine's copy bandwidth and
+matmul peak; then (part `naive`) its measured matmul peak and one table row per model and precision
+(fp32; bf16 too where the hardware has it), against a naive loop. Both loops of a row run at that
+precision and the same thread count.
 The configuration is fixed (bench/config.yaml), never params.yaml. Not a test: it asserts
 nothing; see bench/README.md for how to read it.
 """
@@ -27,7 +31,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
-import machine  # noqa: E402  (bench/ is the script's folder, so its modules import by name)
+import compare  # noqa: E402  (bench/ is the script's folder, so its modules import by name)
+import machine  # noqa: E402
 import measure  # noqa: E402
 import naive  # noqa: E402
 
@@ -52,6 +57,13 @@ class Timing:
 
 
 @dataclasses.dataclass(frozen=True)
+class StepConfig:
+    base: str  # git revision of today's step
+    augment: dict[str, Any]  # the converged recipe's augmentation, replacing train.augment
+    timing: dict[str, Timing]  # "full" | "quick"
+
+
+@dataclasses.dataclass(frozen=True)
 class BenchConfig:
     proposed: str
     quick_models: tuple[str, ...]
@@ -60,6 +72,8 @@ class BenchConfig:
     timing: dict[str, Timing]  # "full" | "quick"
     train: TrainParams
     models: dict[str, tuple[str, Any]]  # name -> (family, frozen config)
+    specs: dict[str, dict[str, Any]]  # name -> the entry as written (what the step workers parse)
+    step: StepConfig
 
 
 def load_config(path: Path = CONFIG) -> BenchConfig:
@@ -73,6 +87,12 @@ def load_config(path: Path = CONFIG) -> BenchConfig:
             timing={mode: from_dict(Timing, t, f"{path}: timing.{mode}") for mode, t in raw["timing"].items()},
             train=from_dict(TrainParams, raw["train"], f"{path}: train"),
             models={name: parse_config(spec, f"{path}: models.{name}") for name, spec in raw["models"].items()},
+            specs=raw["models"],
+            step=StepConfig(
+                base=str(raw["step"]["base"]),
+                augment=raw["step"]["augment"],
+                timing={m: from_dict(Timing, t, f"{path}: step.timing.{m}") for m, t in raw["step"]["timing"].items()},
+            ),
         )
     except KeyError as exc:
         raise CnnLstmError(f"{path}: missing key {exc}") from None
@@ -168,6 +188,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="the configuration's quick_models and quick timing")
     parser.add_argument("--repeats", type=int, help="side-by-side repeats (default: from the configuration)")
     parser.add_argument("--seconds", type=float, help="window per loop and repeat (default: from the configuration)")
+    parser.add_argument("--part", choices=("all", "step", "naive"), default="all",
+                        help="step: base revision vs this tree; naive: this tree vs a naive loop (default: both)")
     return parser.parse_args(argv)
 
 
@@ -181,9 +203,7 @@ def raw_folder(requested: Path | None) -> Path:
 
 
 def print_header(device: torch.device, threads: int, config: BenchConfig, timing: Timing) -> dict[str, float]:
-    """The machine, its matmul peak per precision and the settings compared; returns the peaks."""
-    for line in machine.describe():
-        print(line)
+    """Its matmul peak per precision and the settings compared; returns the peaks."""
     peaks = {PRECISIONS[d]: machine.matmul_peak(device, d, timing.seconds) for d in machine.peak_dtypes(device)}
     print("matmul peak (torch.mm): " + ", ".join(f"{p} {g:,.1f} GFLOP/s" for p, g in peaks.items()))
     augment = config.train.augment
@@ -215,6 +235,45 @@ def print_footer(rows: list[Row], config: BenchConfig) -> None:
     print("Absolute img/s follow the machine's load; compare the ratios, which are measured side by side.")
 
 
+def step_comparison(config: BenchConfig, names: list[str], raw: Path, args: argparse.Namespace) -> None:
+    """The base revision's step against this tree's (bench/compare.py), every precision the CPU
+    has (--quick: the fastest one only), then the sums over the models."""
+    mode = config.step.timing["quick" if args.quick else "full"]
+    timing = Timing(args.repeats or mode.repeats, mode.seconds if args.seconds is None else args.seconds)
+    train = dataclasses.asdict(config.train) | {"augment": config.step.augment}
+    print(
+        f"## Training step: base {config.step.base} vs this tree\n"
+        f"converged recipe: batch {config.train.batch_size}, AdamW + OneCycle, augmentation {config.step.augment}; "
+        f"each side a process on its own tree's code, {torch.get_num_threads()} threads; {timing.repeats} repeats "
+        f"of {timing.seconds:g} s per side, calls alternating (A B A B); speed-up = median of per-repeat ratios"
+    )
+    limits = compare.print_limits(timing.seconds)
+    precisions = [PRECISIONS[d] for d in machine.peak_dtypes(torch.device("cpu"))]
+    precisions = precisions[-1:] if args.quick else precisions
+    window = measure.Window(timing.seconds)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workers = [compare.Worker(src, raw, torch.get_num_threads(), train)
+                   for src in (compare.REPO / "src", compare.unpack_base(config.step.base, Path(tmp)))]
+        try:
+            for precision in precisions:
+                for name in names:
+                    flops = flops_per_image(build(config, name))
+                    rows.append(compare.compare_model(
+                        *workers, name, config.specs[name], precision, window, timing.repeats,
+                        config.epoch_images // config.train.batch_size, flops, config.train.batch_size,
+                    ))
+                    compare.print_rows(rows[-1:], limits, header=len(rows) == 1)
+        finally:
+            for worker in workers:
+                worker.close()
+    compare.print_sums(rows, config.epoch_images)
+    print(
+        "new GB/s: the bytes this tree's step ops read and write per image (inputs + outputs of each op, as "
+        "if no cache held them) at its median rate; GFLOP/s: 3x the forward FLOPs per image.\n"
+    )
+
+
 @exit_on_error
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
@@ -227,6 +286,12 @@ def main(argv: list[str] | None = None) -> None:
     timing = Timing(args.repeats or mode.repeats, mode.seconds if args.seconds is None else args.seconds)
     device = resolve_runtime(config.train.device, "fp32", args.threads).device  # sets both loops' threads
     raw = raw_folder(args.raw)
+    for line in machine.describe():
+        print(line)
+    if args.part in ("all", "step"):
+        step_comparison(config, names if args.models else list(config.models), raw, args)
+    if args.part == "step":
+        return
     split = load_split(raw, "train")
     images = torch.tensor(split.images, device=device)  # resident (N, 28, 28) uint8; a copy, as
     labels = torch.tensor(split.labels, device=device)  # the cached arrays are read-only

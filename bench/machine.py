@@ -64,3 +64,20 @@ def peak_dtypes(device: torch.device) -> list[torch.dtype]:
     """fp32 always; bf16 only where the hardware has it (emulated bf16 is ~100x slower, not a limit)."""
     has_bf16 = torch.cuda.is_bf16_supported() if device.type == "cuda" else cpu_has_bf16()
     return [torch.float32, torch.bfloat16] if has_bf16 else [torch.float32]
+
+
+def stream_bandwidth(size_bytes: int, seconds: float) -> float:
+    """GB/s of the fastest copy of a `size_bytes` fp32 tensor into another (bytes read + written)
+    in the window: a streaming limit, the best case as for matmul_peak."""
+    src = torch.rand(size_bytes // 4)
+    dst = torch.empty_like(src)
+    dst.copy_(src)  # warm-up: page faults
+    fastest = float("inf")
+    calls = 0
+    deadline = time.perf_counter() + seconds
+    while calls < 3 or time.perf_counter() < deadline:
+        started = time.perf_counter()
+        dst.copy_(src)
+        fastest = min(fastest, time.perf_counter() - started)
+        calls += 1
+    return 2 * size_bytes / fastest / 1e9

@@ -123,3 +123,31 @@ def inference_rate(model: nn.Module, images: torch.Tensor, runtime: Runtime, bat
         timed_predict(model, images[:count], runtime, batch_size)[1] for _ in range(window.min_calls)
     )
 
+
+
+class _Traffic(torch.utils._python_dispatch.TorchDispatchMode):
+    """Sums the bytes of every op's tensor inputs and outputs: what the step's ops read and write
+    if nothing stayed in a cache between them (views and metadata ops move nothing)."""
+
+    FREE = {"view", "_unsafe_view", "as_strided", "t", "transpose", "permute", "expand", "unsqueeze", "squeeze",
+            "detach", "alias", "slice", "select", "split", "unbind", "_reshape_alias", "empty", "empty_strided",
+            "empty_like", "lift_fresh"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bytes = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        out = func(*args, **(kwargs or {}))
+        if func.__name__.split(".")[0] not in self.FREE:
+            leaves = torch.utils._pytree.tree_leaves((args, kwargs, out))
+            self.bytes += sum(t.numel() * t.element_size() for t in leaves if isinstance(t, torch.Tensor))
+        return out
+
+
+def traffic(call: Callable[[], object]) -> int:
+    """Bytes the ops of `call` read and write (see _Traffic)."""
+    mode = _Traffic()
+    with mode:
+        call()
+    return mode.bytes

@@ -35,6 +35,8 @@ def tiny_config(tmp_path: Path) -> Path:
     raw.update(proposed="tiny", quick_models=["tiny"], models={"tiny": TINY}, eval_batch_sizes=[50])
     raw["train"]["batch_size"] = 16
     raw["timing"] = {mode: {"repeats": 2, "seconds": 0.0} for mode in ("full", "quick")}
+    raw["step"]["base"] = "HEAD"  # a revision every checkout has
+    raw["step"]["timing"] = raw["timing"]
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
@@ -101,7 +103,9 @@ def test_naive_reference_reads_our_raw_files_and_trains(bench, tiny_config: Path
 
 def test_benchmark_prints_a_line_per_model_and_precision(bench, tiny_config: Path, synthetic_raw: Path,
                                                         capsys) -> None:
-    bench["benchmark"].main(["--config", str(tiny_config), "--raw", str(synthetic_raw), "--quick", "--threads", "1"])
+    bench["benchmark"].main(
+        ["--config", str(tiny_config), "--raw", str(synthetic_raw), "--quick", "--threads", "1", "--part", "naive"]
+    )
     out = capsys.readouterr().out
     assert "matmul peak" in out and "ISA" in out and "1 threads" in out
     precisions = [line.split("|")[2].strip() for line in out.splitlines() if line.startswith("| tiny ")]
@@ -114,8 +118,28 @@ def test_params_yaml_does_not_change_the_benchmark(bench, tiny_config: Path, syn
     """A small-study override in the working directory's params.yaml is not read."""
     (tmp_path / "params.yaml").write_text("train: {batch_size: 1}\ncv: {subset: 0.001}\n")
     monkeypatch.chdir(tmp_path)
-    bench["benchmark"].main(["--config", str(tiny_config), "--raw", str(synthetic_raw), "--quick", "--threads", "1"])
+    bench["benchmark"].main(
+        ["--config", str(tiny_config), "--raw", str(synthetic_raw), "--quick", "--threads", "1", "--part", "naive"]
+    )
     assert "batch 16" in capsys.readouterr().out
+
+
+def test_step_comparison_runs_both_trees_and_sums(bench, tiny_config: Path, synthetic_raw: Path, capsys) -> None:
+    """The base revision and this tree each train in their own worker process; one row per model,
+    the machine's limits, and the sum over the models."""
+    bench["benchmark"].main(
+        ["--config", str(tiny_config), "--raw", str(synthetic_raw), "--quick", "--threads", "1", "--part", "step"]
+    )
+    out = capsys.readouterr().out
+    assert "copy bandwidth" in out and "matmul peak" in out and "base HEAD vs this tree" in out
+    rows = [line.split("|") for line in out.splitlines() if line.startswith("| tiny ")]
+    assert len(rows) == 1 and rows[0][5].strip().endswith("]")  # the speed-up with its spread
+    assert "sum over 1 models" in out and "naive" not in out.split("## Training step")[1]
+
+
+def test_traffic_counts_the_bytes_an_op_reads_and_writes(bench) -> None:
+    a = torch.zeros(1000)
+    assert bench["measure"].traffic(lambda: a + 1) == 2 * 4000  # read a, write the sum (the 1 is no tensor)
 
 
 def test_unknown_model_is_a_one_line_error(bench, tiny_config: Path, synthetic_raw: Path, capsys) -> None:

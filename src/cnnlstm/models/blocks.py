@@ -7,15 +7,20 @@ from torch import nn
 
 
 def conv_stage(in_channels: int, channels: tuple[int, ...], kernel: tuple[int, int], pool: tuple[int, int]) -> nn.Sequential:
-    """One conv -> BatchNorm -> ReLU -> max-pool block per entry of `channels`."""
+    """One conv -> BatchNorm -> ReLU -> max-pool block per entry of `channels`.
+
+    The block pools before its ReLU: max-pooling and ReLU commute (both are monotone), so the
+    function and its gradients are the same, and the ReLU and its backward touch a quarter of the
+    elements (bench/README.md). ReLU and pooling hold no parameters, so the state_dict keys
+    (conv `k`, BatchNorm `k + 1`) are those of the conv -> BN -> ReLU -> pool order."""
     layers: list[nn.Module] = []
     padding = (kernel[0] // 2, kernel[1] // 2)
     for out_channels in channels:
         layers += [
             nn.Conv2d(in_channels, out_channels, kernel, padding=padding, bias=False),
             nn.BatchNorm2d(out_channels),
-            nn.ReLU(inplace=True),
             nn.MaxPool2d(pool),
+            nn.ReLU(inplace=True),
         ]
         in_channels = out_channels
     return nn.Sequential(*layers)

@@ -1,0 +1,47 @@
+"""One side of the step comparison (bench/compare.py): trains what it is told to with the code of
+the tree on its PYTHONPATH, and answers with the images trained. One JSON object per line on stdin,
+one JSON line per command on stdout; nothing else is printed there.
+
+    {"raw": ..., "threads": N, "train": {...TrainParams...}}   first line: load the data once
+    {"model": name, "spec": {...}, "precision": "bf16", "batches": n}   -> {"images": k}
+    {"model": ..., "spec": ..., "precision": ..., "traffic": true}      -> {"bytes": b} of one step
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+import measure  # this script's folder, bench/, comes first on sys.path
+
+from cnnlstm.core.model_configs import parse_config
+from cnnlstm.core.params import TrainParams, from_dict
+from cnnlstm.core.runtime import resolve_runtime
+from cnnlstm.data.fashion_mnist import load_split
+from cnnlstm.models.registry import build_model
+
+
+def main() -> None:
+    setup = json.loads(sys.stdin.readline())
+    train = from_dict(TrainParams, setup["train"], "bench/config.yaml: step")
+    split = load_split(Path(setup["raw"]), "train")
+    images, labels = torch.tensor(split.images), torch.tensor(split.labels)
+    current: tuple[tuple[str, str], measure.Run] | None = None
+    for line in sys.stdin:
+        command = json.loads(line)
+        key = (command["model"], command["precision"])
+        if current is None or current[0] != key:
+            runtime = resolve_runtime("cpu", command["precision"], setup["threads"])
+            torch.manual_seed(0)  # both sides start from the same weights
+            model = build_model(*parse_config(command["spec"], command["model"]))
+            current = key, measure.our_training(model, images, labels, train, runtime)
+        run = current[1]
+        answer = {"bytes": measure.traffic(lambda: run(1))} if command.get("traffic") else {"images": run(command["batches"])}
+        print(json.dumps(answer), flush=True)
+
+
+if __name__ == "__main__":
+    main()
