@@ -4,7 +4,7 @@
     python bench/gpu.py --models cnn32_lstm,lstm --profile profiles/converged.yaml
 
 Prints the GPU, its measured bf16 matmul rate, process start-up seconds, then one row per model:
-training img/s of the same step (training/captured.py) eager and captured at batch 128 and at the
+training img/s of the same step (training/step.py) eager and captured at batch 128 and at the
 profile's batch, side by side in this one run; inference img/s (the evaluate stage's path at the
 profile's eval settings); the share of the matmul rate that training uses; and the converged
 study's projected wall-clock. Images are random uint8 of Fashion-MNIST's shape: these models'
@@ -28,8 +28,8 @@ from cnnlstm.core.runtime import Runtime, resolve_runtime
 from cnnlstm.gate.profile import profiled_params
 from cnnlstm.models.cost import flops_per_image, timed_predict
 from cnnlstm.models.registry import build_model
-from cnnlstm.training.captured import CapturedTrainer
-from cnnlstm.training.run import make_optimizer
+from cnnlstm.training.progress import Progress
+from cnnlstm.training.step import TrainStep, train_one_epoch
 
 SMALL_BATCH = 128  # the CPU schedule's batch, where the eager step is most launch-bound
 TRAIN_FLOPS_PER_FORWARD = 3  # forward + backward (gradients of inputs and of weights)
@@ -67,15 +67,14 @@ def training_rate(
     capture: bool,
 ) -> tuple[float, float]:
     """(img/s of a whole epoch, seconds of the first epoch beyond that: warm-up and capture)."""
-    tp = dataclasses.replace(params.train, batch_size=batch)
+    tp = dataclasses.replace(params.train, batch_size=batch, cuda_graphs=capture)
     torch.manual_seed(0)
     model = build_model(*params.configs[name]).to(runtime.device)
     index = torch.arange(len(images))
-    total = len(index) // batch * 2
-    trainer = CapturedTrainer(model, images, labels, index, tp, runtime, make_optimizer(model, tp, total), total,
-                              capture)
-    _, first = trainer.train_epoch(0)
-    _, second = trainer.train_epoch(1)
+    trainer = TrainStep(model, images, labels, index, tp, runtime, len(index) // batch * 2)
+    progress = Progress(name, 2)
+    _, first = train_one_epoch(trainer, 0, progress)
+    _, second = train_one_epoch(trainer, 1, progress)
     return trainer.steps_per_epoch * batch / second, max(first - second, 0.0)
 
 
