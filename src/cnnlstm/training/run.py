@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import torch
 from dvclive import Live
-from sklearn.model_selection import train_test_split
 
 from cnnlstm.core.atomic import write_json
 from cnnlstm.core.errors import CnnLstmError
@@ -23,6 +22,7 @@ from cnnlstm.data.folds import file_sha256, fold_indices, load_folds
 from cnnlstm.models.registry import build_model
 from cnnlstm.core.params import Params
 from cnnlstm.core.runtime import resolve_runtime
+from cnnlstm.training.holdout import stratified_holdout
 from cnnlstm.training.loop import check_learned, check_loss, validate
 from cnnlstm.training.precision import rnn_dtype
 from cnnlstm.training.step import TrainStep, step_kind, train_one_epoch
@@ -56,9 +56,7 @@ def train_run(params: Params, name: str, fold: int, paths: RunPaths) -> dict[str
     train_idx, _ = fold_indices(assignment, fold)
 
     seed = derive_seed(tp.seed, name, fold)
-    fit_idx, val_idx = train_test_split(
-        train_idx, test_size=tp.val_fraction, stratify=data.labels[train_idx], random_state=seed
-    )
+    fit_idx, val_idx = stratified_holdout(train_idx, data.labels[train_idx], tp.val_fraction, seed)
     seed_everything(seed)
     model = build_model(family, config)
     fit_pixels = data.images[fit_idx].astype(np.float32) / 255
@@ -68,7 +66,7 @@ def train_run(params: Params, name: str, fold: int, paths: RunPaths) -> dict[str
 
     images = torch.from_numpy(data.images).to(runtime.device)  # resident: (N, 28, 28) uint8
     labels = torch.from_numpy(data.labels).to(runtime.device)
-    fit_index, val_index = torch.from_numpy(np.sort(fit_idx)), torch.from_numpy(np.sort(val_idx))
+    fit_index, val_index = torch.from_numpy(fit_idx), torch.from_numpy(val_idx)  # sorted
     steps_per_epoch = len(fit_index) // tp.batch_size
     kind = step_kind(tp, runtime)
     trainer = TrainStep(model, images, labels, fit_index, tp, runtime, steps_per_epoch * tp.epochs)
