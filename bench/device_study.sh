@@ -19,7 +19,11 @@ DATA_FILES="train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-uby
 prepare() {
   set -e
   rm -rf "$CARRY" && mkdir -p "$CARRY/fashion-mnist"
-  ../shared/device/dvc-wheels.sh "$CARRY/whl"
+  local wheels
+  for wheels in ${WHEELS_SCRIPT:-} ../shared/device/dvc-wheels.sh ../../shared/device/dvc-wheels.sh; do
+    [[ -x $wheels ]] && break
+  done  # the project's checkout sits next to shared/, a worktree one level deeper
+  "$wheels" "$CARRY/whl"
   local src=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
   # xz instead of gzip: 30 MB -> ~xx MB on the way; `run` re-gzips (the download stage checks the
   # SHA-256 of the decompressed bytes, so the archive's own bytes do not matter).
