@@ -79,7 +79,11 @@ run() {
     OUT=${OUT:-$(mktemp -d)}
     local scratch
     scratch=$(mktemp -d)
-    git ls-files -z | xargs -0 cp --parents -t "$scratch"
+    if git rev-parse --git-dir >/dev/null 2>&1; then  # what the device tool would carry: tracked and untracked, not ignored
+      git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$scratch"
+    else
+      cp -a . "$scratch"
+    fi
     cd "$scratch" || exit 1
     SCRATCH=$scratch
     export PYTHONPATH=$PWD/src:${PYTHONPATH:-}
