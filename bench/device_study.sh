@@ -62,9 +62,13 @@ step() {
 setup_device() {
   export FASHION_MNIST_DIR=/tmp/fashion-mnist
   mkdir -p "$FASHION_MNIST_DIR"
-  for f in $DATA_FILES; do
-    xz -dc "$CARRY/fashion-mnist/$f.xz" | gzip -1 > "$FASHION_MNIST_DIR/$f.gz"
-  done
+  # Python's lzma and gzip, not the xz binary, which the image may lack
+  python3 -c '
+import gzip, lzma, shutil, sys
+for name in sys.argv[3:]:
+    with lzma.open(f"{sys.argv[1]}/{name}.xz") as src, gzip.open(f"{sys.argv[2]}/{name}.gz", "wb", compresslevel=1) as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+' "$CARRY/fashion-mnist" "$FASHION_MNIST_DIR" $DATA_FILES
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "$CARRY"/whl/*.whl
   export PYTHONPATH=/tmp/site:$PWD/src:${PYTHONPATH:-} PATH=/tmp/site/bin:$PATH
   command -v python >/dev/null || ln -s "$(command -v python3)" /tmp/site/bin/python  # dvc.yaml says `python`
