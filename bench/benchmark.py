@@ -211,7 +211,7 @@ def print_header(device: torch.device, threads: int, config: BenchConfig, timing
         f"both loops: {device.type}, {threads} threads (OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}), "
         f"batch {config.train.batch_size}, AdamW, augmentation "
         f"crop_padding={augment.crop_padding} hflip={augment.hflip}, each line at its precision. "
-        "ours: resident uint8 tensor, batch augmentation, train_one_epoch; naive: torchvision FashionMNIST + "
+        "ours: resident uint8 tensor, batch augmentation, training/step.py; naive: torchvision FashionMNIST + "
         "per-sample transforms + DataLoader.\n"
         f"{timing.repeats} side-by-side repeats of {timing.seconds:g} s per loop, the two loops' calls alternating; "
         "the speed-up is the median of the per-repeat ratios. Configuration: bench/config.yaml\n"

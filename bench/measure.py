@@ -20,9 +20,7 @@ from torch import nn
 from cnnlstm.core.params import TrainParams
 from cnnlstm.core.runtime import Runtime
 from cnnlstm.models.cost import timed_predict
-from cnnlstm.training.loop import train_one_epoch
-from cnnlstm.training.progress import Progress
-from cnnlstm.training.run import make_optimizer
+from cnnlstm.training.step import TrainStep
 
 CALLS = 5  # timed calls per window: enough for a median
 T = TypeVar("T")
@@ -98,18 +96,17 @@ def side_by_side(ours: Step, naive: Step, window: Window, repeats: int, device: 
 def our_training(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor, train: TrainParams, runtime: Runtime
 ) -> Run:
-    """Our whole step, `train_one_epoch` itself: resident uint8 batch, batch augmentation,
-    autocast, loss, backward, AdamW, scheduler; on `images` resident on the device."""
-    optimizer, scheduler = make_optimizer(model, train, steps=10**9)  # never runs out of schedule
-    generator = torch.Generator().manual_seed(0)
-    progress = Progress("bench", 1)
-    progress.interactive = False  # no progress bar inside timed windows
-    order = torch.randperm(len(images), generator=generator)
+    """Our whole step, training/step.py's `TrainStep.step` itself: resident uint8 batch, batch
+    augmentation, autocast, loss, backward, the AdamW update; on `images` resident on the device."""
+    index = torch.arange(len(images))
+    trainer = TrainStep(model, images, labels, index, train, runtime, total_steps=len(index) // train.batch_size)
+    model.train()
 
     def run(batches: int) -> int:
-        index = order[: batches * train.batch_size]
-        train_one_epoch(model, images, labels, index, optimizer, scheduler, train, runtime, generator, progress)
-        return len(index) // train.batch_size * train.batch_size  # the loop drops a ragged tail
+        trainer.new_epoch(0)  # the schedule restarts at step 0: a call never runs past its tables
+        for _ in range(batches):
+            trainer.eager_step()
+        return batches * train.batch_size
 
     return run
 

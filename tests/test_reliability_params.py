@@ -7,10 +7,10 @@ import re
 
 import numpy as np
 import pytest
-from sklearn.model_selection import train_test_split
 
 from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.core.params import parse_params
+from cnnlstm.training.holdout import stratified_holdout
 from cnnlstm.data.folds import assign_folds, fold_indices
 
 
@@ -78,5 +78,5 @@ def test_smallest_accepted_subset_keeps_every_class_in_every_slice(base_params, 
     assignment = assign_folds(labels, folds, seed=0, subset=smallest)
     for fold in range(folds):
         train, held_out = fold_indices(assignment, fold)
-        _, val = train_test_split(train, test_size=val_fraction, stratify=labels[train], random_state=fold)
+        _, val = stratified_holdout(train, labels[train], val_fraction, seed=fold)
         assert len(np.unique(labels[held_out])) == len(np.unique(labels[val])) == 10

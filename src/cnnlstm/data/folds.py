@@ -6,7 +6,6 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from cnnlstm.core.atomic import atomic_path
 from cnnlstm.core.errors import CnnLstmError
@@ -16,6 +15,9 @@ UNUSED = -1  # images left out by cv.subset
 
 def assign_folds(labels: np.ndarray, folds: int, seed: int, subset: float = 1.0) -> np.ndarray:
     """Fold id (0..folds-1) per image, stratified by class; UNUSED outside a stratified subset."""
+    # Imported here: the train stage reads folds with this module and must not pay ~1.3 s for scikit-learn.
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
     index = np.arange(len(labels))
     if subset < 1.0:
         index, _ = train_test_split(index, train_size=subset, stratify=labels, random_state=seed)

@@ -2,7 +2,7 @@
 
 Drawing the random numbers (`draw_augment`) is apart from applying them (`apply_augment`), so the
 CUDA path can draw a whole epoch's numbers on the GPU up front and apply one step's slice inside a
-captured graph, while the CPU loop draws per batch exactly as before.
+captured graph; the CPU runs the very same step (training/step.py).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class AugmentDraws(NamedTuple):
 
 
 def draw_augment(params: AugmentParams, shape: tuple[int, ...], generator: torch.Generator) -> AugmentDraws:
-    """Draw on `generator`'s device, in one fixed order (the CPU loop's results depend on it)."""
+    """Draw on `generator`'s device, in one fixed order (a run's results depend on it)."""
     dev = generator.device
     dy = dx = flip = area = log_ratio = top = left = chosen = None
     if params.crop_padding:
@@ -66,12 +66,6 @@ def apply_augment(x: torch.Tensor, params: AugmentParams, draws: AugmentDraws) -
     if params.erasing:
         x = _erase(x, draws)
     return x
-
-
-def augment_batch(x: torch.Tensor, params: AugmentParams, generator: torch.Generator) -> torch.Tensor:
-    """Augment one batch with numbers from `generator`; a CPU generator makes a batch's augmentation
-    depend only on the seed, never on the device."""
-    return apply_augment(x, params, draw_augment(params, (x.shape[0],), generator))
 
 
 def _erase(x: torch.Tensor, draws: AugmentDraws) -> torch.Tensor:

@@ -1,55 +1,16 @@
-"""One epoch of training, and the validation pass that selects the epoch."""
+"""The validation pass that selects the epoch, and the checks that a run trained at all."""
 
 from __future__ import annotations
 
 import math
-import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from cnnlstm.core.errors import CnnLstmError
-from cnnlstm.core.inference import predict_logits, to_pixels
-from cnnlstm.core.params import TrainParams
-from cnnlstm.training.augment import augment_batch
+from cnnlstm.core.inference import predict_logits
 from cnnlstm.core.runtime import Runtime
-from cnnlstm.training.progress import Progress
-
-
-def train_one_epoch(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    index: torch.Tensor,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    params: TrainParams,
-    runtime: Runtime,
-    generator: torch.Generator,
-    progress: Progress,
-) -> tuple[float, float]:
-    """Train on `index` (images resident on the device) once; return (mean loss, seconds)."""
-    model.train()
-    started = time.perf_counter()
-    order = index[torch.randperm(len(index), generator=generator)]
-    batches = len(order) // params.batch_size  # drop the ragged tail: BatchNorm needs > 1 image
-    total = torch.zeros((), device=runtime.device)
-    for b in range(batches):
-        batch = order[b * params.batch_size : (b + 1) * params.batch_size].to(runtime.device)
-        x = augment_batch(to_pixels(images[batch]), params.augment, generator)
-        with runtime.autocast():
-            logits = model(x)
-        loss = F.cross_entropy(logits.float(), labels[batch], label_smoothing=params.label_smoothing)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        total += loss.detach()
-        if progress.interactive:
-            progress.step(loss.item())
-    mean_loss = (total / max(batches, 1)).item()
-    return mean_loss, time.perf_counter() - started
 
 
 def validate(

@@ -7,14 +7,12 @@ import dataclasses
 import hashlib
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from dvclive import Live
-from sklearn.model_selection import train_test_split
 
 from cnnlstm.core.atomic import write_json
 from cnnlstm.core.errors import CnnLstmError
@@ -22,10 +20,12 @@ from cnnlstm.models.checkpoint import load_torch, save_model, save_torch
 from cnnlstm.data.fashion_mnist import load_split
 from cnnlstm.data.folds import file_sha256, fold_indices, load_folds
 from cnnlstm.models.registry import build_model
-from cnnlstm.core.params import Params, TrainParams
-from cnnlstm.core.runtime import Runtime, resolve_runtime
-from cnnlstm.training.captured import CapturedTrainer, training_step_kind
-from cnnlstm.training.loop import check_learned, check_loss, train_one_epoch, validate
+from cnnlstm.core.params import Params
+from cnnlstm.core.runtime import resolve_runtime
+from cnnlstm.training.holdout import stratified_holdout
+from cnnlstm.training.loop import check_learned, check_loss, validate
+from cnnlstm.training.precision import rnn_dtype
+from cnnlstm.training.step import TrainStep, step_kind, train_one_epoch
 from cnnlstm.training.progress import Progress
 from cnnlstm.training.seeding import derive_seed, seed_everything
 
@@ -37,22 +37,6 @@ class RunPaths:
     model_file: Path  # final weights (the selected epoch)
     log_dir: Path  # dvclive folder
     checkpoint: Path  # resume state, outside DVC's outputs (DVC deletes outputs before a rerun)
-
-
-def make_optimizer(model: torch.nn.Module, params: TrainParams, steps: int) -> tuple[torch.optim.Optimizer, Any]:
-    if params.optimizer == "adamw":
-        optimizer = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
-    else:
-        optimizer = torch.optim.SGD(
-            model.parameters(), lr=params.lr, momentum=0.9, nesterov=True, weight_decay=params.weight_decay
-        )
-    if params.schedule == "onecycle":
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=params.lr, total_steps=steps)
-    elif params.schedule == "cosine":
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-    else:
-        scheduler = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
-    return optimizer, scheduler
 
 
 def _fingerprint(*parts: Any) -> str:
@@ -72,9 +56,7 @@ def train_run(params: Params, name: str, fold: int, paths: RunPaths) -> dict[str
     train_idx, _ = fold_indices(assignment, fold)
 
     seed = derive_seed(tp.seed, name, fold)
-    fit_idx, val_idx = train_test_split(
-        train_idx, test_size=tp.val_fraction, stratify=data.labels[train_idx], random_state=seed
-    )
+    fit_idx, val_idx = stratified_holdout(train_idx, data.labels[train_idx], tp.val_fraction, seed)
     seed_everything(seed)
     model = build_model(family, config)
     fit_pixels = data.images[fit_idx].astype(np.float32) / 255
@@ -84,18 +66,13 @@ def train_run(params: Params, name: str, fold: int, paths: RunPaths) -> dict[str
 
     images = torch.from_numpy(data.images).to(runtime.device)  # resident: (N, 28, 28) uint8
     labels = torch.from_numpy(data.labels).to(runtime.device)
-    fit_index, val_index = torch.from_numpy(np.sort(fit_idx)), torch.from_numpy(np.sort(val_idx))
+    fit_index, val_index = torch.from_numpy(fit_idx), torch.from_numpy(val_idx)  # sorted
     steps_per_epoch = len(fit_index) // tp.batch_size
-    optimizer, scheduler = make_optimizer(model, tp, steps_per_epoch * tp.epochs)
-    step_kind = training_step_kind(tp, runtime)
-    trainer = None
-    if step_kind != "loop":  # CUDA: data, schedule and the whole step on the GPU, optionally one graph
-        trainer = CapturedTrainer(model, images, labels, fit_index, tp, runtime, (optimizer, scheduler),
-                                  steps_per_epoch * tp.epochs, capture=step_kind == "cuda-graph")
-        optimizer, scheduler = trainer.optimizer, trainer.schedule
+    kind = step_kind(tp, runtime)
+    trainer = TrainStep(model, images, labels, fit_index, tp, runtime, steps_per_epoch * tp.epochs)
 
-    fingerprint = _fingerprint(family, dataclasses.asdict(config), dataclasses.asdict(tp), folds_sha, fold, step_kind)
-    state = _resume(paths.checkpoint, fingerprint, model, optimizer, scheduler)
+    fingerprint = _fingerprint(family, dataclasses.asdict(config), dataclasses.asdict(tp), folds_sha, fold, kind)
+    state = _resume(paths.checkpoint, fingerprint, model, trainer)
     label = f"{name} fold {fold}"
     progress = Progress(label, tp.epochs)
     with Live(str(paths.log_dir), dvcyaml=False, save_dvc_exp=False, report=None) as live:
@@ -103,14 +80,9 @@ def train_run(params: Params, name: str, fold: int, paths: RunPaths) -> dict[str
             _log(live, record)
         for epoch in range(len(state["history"]), tp.epochs):
             generator = seed_everything(derive_seed(seed, "epoch", epoch))
-            lr = scheduler.get_last_lr()[0]
+            lr = trainer.last_lr()
             progress.start_epoch(epoch, steps_per_epoch)
-            if trainer is None:
-                train_loss, seconds = train_one_epoch(
-                    model, images, labels, fit_index, optimizer, scheduler, tp, runtime, generator, progress
-                )
-            else:
-                train_loss, seconds = trainer.train_epoch(generator.initial_seed())
+            train_loss, seconds = train_one_epoch(trainer, generator.initial_seed(), progress)
             check_loss(train_loss, label, epoch)
             val_loss, val_acc = validate(model, images, labels, val_index, runtime)
             record = {
@@ -122,7 +94,7 @@ def train_run(params: Params, name: str, fold: int, paths: RunPaths) -> dict[str
                 state.update(best_val_acc=val_acc, best_epoch=epoch + 1, best_state=copy.deepcopy(model.state_dict()))
             _log(live, record)
             progress.end_epoch(epoch, record)
-            _save_checkpoint(paths.checkpoint, fingerprint, state, model, optimizer, scheduler)
+            _save_checkpoint(paths.checkpoint, fingerprint, state, model, trainer)
 
     check_learned(state["best_val_acc"], label, state["best_epoch"] or tp.epochs)  # before anything is written
     model.load_state_dict(state["best_state"])
@@ -132,7 +104,8 @@ def train_run(params: Params, name: str, fold: int, paths: RunPaths) -> dict[str
         "train_seconds": sum(r["epoch_seconds"] for r in state["history"]),
         "device": runtime.device.type, "amp": str(runtime.amp_dtype).removeprefix("torch.") if runtime.amp_dtype else "fp32",
         "train_images": len(fit_index), "val_images": len(val_index),
-        "step": step_kind, "batch_size": tp.batch_size, "lr": tp.lr, "augment": dataclasses.asdict(tp.augment),
+        "step": kind, "layer_dtypes": trainer.layer_dtypes, "rnn_dtype": rnn_dtype(trainer.layer_dtypes, model),
+        "batch_size": tp.batch_size, "lr": tp.lr, "augment": dataclasses.asdict(tp.augment),
     }
     write_json(paths.log_dir / "run.json", summary)
     save_model(paths.model_file, name, family, config, model.cpu(), fold=fold, folds_sha256=folds_sha,
@@ -151,15 +124,15 @@ def _log(live: Live, record: dict[str, float]) -> None:
     live.next_step()
 
 
-def _save_checkpoint(path: Path, fingerprint: str, state: dict, model, optimizer, scheduler) -> None:
+def _save_checkpoint(path: Path, fingerprint: str, state: dict, model, trainer: TrainStep) -> None:
     save_torch(path, {
         "fingerprint": fingerprint, "history": state["history"], "best_val_acc": state["best_val_acc"],
         "best_epoch": state["best_epoch"], "best_state": state["best_state"], "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+        "trainer": trainer.state_dict(), "layer_dtypes": trainer.layer_dtypes,
     })
 
 
-def _resume(path: Path, fingerprint: str, model, optimizer, scheduler) -> dict[str, Any]:
+def _resume(path: Path, fingerprint: str, model, trainer: TrainStep) -> dict[str, Any]:
     """State after the last finished epoch of a matching checkpoint, else a fresh start."""
     fresh = {"history": [], "best_val_acc": -1.0, "best_epoch": 0, "best_state": None}
     if not path.is_file():
@@ -172,6 +145,6 @@ def _resume(path: Path, fingerprint: str, model, optimizer, scheduler) -> dict[s
     if saved.get("fingerprint") != fingerprint:
         return fresh
     model.load_state_dict(saved["model"])
-    optimizer.load_state_dict(saved["optimizer"])
-    scheduler.load_state_dict(saved["scheduler"])
+    trainer.load_state_dict(saved["trainer"])
+    trainer.layer_dtypes = saved["layer_dtypes"]  # recorded on the run's first step
     return {k: saved[k] for k in fresh}
