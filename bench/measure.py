@@ -20,7 +20,6 @@ from torch import nn
 from cnnlstm.core.params import TrainParams
 from cnnlstm.core.runtime import Runtime
 from cnnlstm.models.cost import timed_predict
-from cnnlstm.training.step import TrainStep
 
 CALLS = 5  # timed calls per window: enough for a median
 T = TypeVar("T")
@@ -98,6 +97,8 @@ def our_training(
 ) -> Run:
     """Our whole step, training/step.py's `TrainStep.step` itself: resident uint8 batch, batch
     augmentation, autocast, loss, backward, the AdamW update; on `images` resident on the device."""
+    from cnnlstm.training.step import TrainStep  # here: the base tree of the step comparison has no step.py
+
     index = torch.arange(len(images))
     trainer = TrainStep(model, images, labels, index, train, runtime, total_steps=len(index) // train.batch_size)
     model.train()
