@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 
 from cnnlstm.data import source
 from cnnlstm.data.fashion_mnist import CLASSES, load_split
-from cnnlstm.data.idx import parse_idx
+from cnnlstm.data.idx import parse_idx, read_gz
 from cnnlstm.core.errors import CnnLstmError
 from conftest import idx_bytes, write_idx_gz
 
@@ -110,3 +112,53 @@ def test_real_files_verify_and_load():
     assert train.images.shape == (60000, 28, 28) and test.images.shape == (10000, 28, 28)
     assert np.bincount(train.labels).tolist() == [6000] * 10
     assert len(CLASSES) == 10
+
+
+def gzip_bomb(path: Path, inflated: int) -> Path:
+    """`inflated` bytes of zeros, deflated (about 1,000:1)."""
+    deflater = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(1 << 20)
+    with path.open("wb") as fh:
+        for _ in range(inflated >> 20):
+            fh.write(deflater.compress(zeros))
+        fh.write(deflater.flush())
+    return path
+
+
+@pytest.mark.parametrize("reader", ["verify", "load"])
+def test_gzip_bomb_is_refused_after_the_official_size_not_inflated(tmp_path, reader):
+    """64 MB of zeros in place of the 60,008-byte train labels: decompression stops once past that size."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    bomb = gzip_bomb(raw / "train-labels-idx1-ubyte.gz", 64 << 20)
+    write_idx_gz(raw / "train-images-idx3-ubyte.gz", np.zeros((2, 28, 28), np.uint8))
+    tracemalloc.start()
+    with pytest.raises(CnnLstmError) as error:
+        source.verify_file(bomb) if reader == "verify" else load_split(raw, "train")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert str(error.value) == (f"{bomb}: decompresses to more than 60,008 bytes, more than the file can hold; "
+                                "not a Fashion-MNIST file (a gzip bomb?)")
+    assert peak < 8 << 20  # a few chunks of 1 MB, not 64 MB
+
+
+def test_multi_member_gzip_reads_whole(tmp_path):
+    content = idx_bytes(np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28) % 251)
+    path = tmp_path / "two-members.gz"
+    path.write_bytes(gzip.compress(content[:1000]) + gzip.compress(content[1000:]))
+    assert bytes(read_gz(path, len(content))) == content
+
+
+@pytest.mark.parametrize("damage", ["cut inside", "garbage after", "crc"])
+def test_damaged_gzip_is_one_line(tmp_path, damage):
+    data = bytearray(gzip.compress(bytes(range(256)) * 400))
+    if damage == "cut inside":
+        data = data[: len(data) // 2]
+    elif damage == "garbage after":
+        data += b"not gzip"
+    else:
+        data[-8] ^= 0xFF  # the CRC-32 in the trailer
+    path = tmp_path / "x.gz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(CnnLstmError, match=r"^.*x.gz: truncated or corrupt gzip file \(.*\)$"):
+        read_gz(path, 1 << 20)
