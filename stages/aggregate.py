@@ -3,7 +3,7 @@
 
 from pathlib import Path
 
-from cnnlstm.core.atomic import write_json
+from cnnlstm.core.atomic import atomic_dir, write_json
 from cnnlstm.core.errors import exit_on_error
 from cnnlstm.study.aggregate import summarize
 from cnnlstm.study.headline import write_headline
@@ -20,7 +20,8 @@ def main() -> None:
     n_train, n_test = fold_sizes(paths.folds)
     summary, ensembles, comparisons = summarize(params, folds_sha, study, n_train, n_test)
     families = {name: family for name, (family, _) in params.configs.items()}
-    write_tables(Path("reports/tables"), summary, study, ensembles, comparisons, families)
+    with atomic_dir(Path("reports/tables")) as tables:  # swapped in whole: never some tables new, some old
+        write_tables(tables, summary, study, ensembles, comparisons, families)
     write_json("metrics/summary.json", summary)
     write_headline(summary)
     best = summary["best_model"]

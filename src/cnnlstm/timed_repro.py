@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -34,15 +35,35 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+STOPPED = "stopped; `make repro` continues where it stopped"
+
+
+class _Stop:
+    """SIGINT/SIGTERM while DVC runs: passed on once, as SIGINT, to DVC's process group (DVC and the
+    stage it runs), then DVC is waited for, so that it finishes its own clean-up (its repo lock)."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process = process
+        self.signum: int | None = None
+
+    def __call__(self, signum: int, _frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
+            os.killpg(self.process.pid, signal.SIGINT)
+
+
 def run(args: list[str], timing_dir: Path = TIMING_DIR) -> int:
     """Run `dvc repro *args`, echo its output with study progress, log each stage's seconds;
-    return DVC's exit code."""
+    return DVC's exit code (130/143 after Ctrl-C or SIGTERM: one line, no traceback)."""
     try:
+        epochs = train_epochs(PARAMS)  # validates all of params.yaml: a bad value fails before DVC starts
         planned = plan(["dvc"], force=bool(FORCE & set(args)))
     except CnnLstmError as exc:
         print(f"timed_repro: {exc}", file=sys.stderr)
         return 1
-    epochs = train_epochs(PARAMS)
+    except KeyboardInterrupt:  # Ctrl-C while `dvc status` ran: it got the signal too and stops by itself
+        print(STOPPED, file=sys.stderr)
+        return 130
     print(f"[study] {announce(planned, epochs)}", flush=True)
     progress = StudyProgress(planned, epochs)
     timing_dir.mkdir(parents=True, exist_ok=True)
@@ -50,12 +71,18 @@ def run(args: list[str], timing_dir: Path = TIMING_DIR) -> int:
     stages = 0
     current: tuple[str, str, float] | None = None  # (stage, started UTC, perf_counter at start)
     started = time.perf_counter()
+    # DVC in a session of its own: a terminal's Ctrl-C reaches this process only, which passes it on once.
     with subprocess.Popen(
-        ["dvc", "repro", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        ["dvc", "repro", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+        start_new_session=True,
     ) as process, log.open("w") as out:
+        stop = _Stop(process)
+        previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
         out.write(f"# dvc repro {' '.join(args)}\n# machine: {_machine()}\nstage\tstarted_utc\tseconds\n")
         assert process.stdout is not None
         for line in process.stdout:
+            if stop.signum is not None:  # DVC's and the stage's reports of the interrupt: the one line below says it
+                continue
             sys.stdout.write(line)
             note = progress.line(line)
             if note:
@@ -73,6 +100,11 @@ def run(args: list[str], timing_dir: Path = TIMING_DIR) -> int:
         if current:
             out.write(f"{current[0]}\t{current[1]}\t{end - current[2]:.1f}\n")
         out.write(f"total\t\t{end - started:.1f}\n# dvc exit code {code}\n")
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+    if stop.signum is not None:
+        print(STOPPED, file=sys.stderr)
+        return 128 + stop.signum
     print(f"{log}: {stages} stages ran in {end - started:.0f}s (dvc exit code {code})")
     return code
 
