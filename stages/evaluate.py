@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cnnlstm.core.errors import CnnLstmError, exit_on_error
 from cnnlstm.evaluation.evaluate import EvalPaths, evaluate_fold
-from cnnlstm.core.params import load_params
+from cnnlstm.core.params import check_devices, load_params
 
 
 @exit_on_error
@@ -18,6 +18,7 @@ def main() -> None:
     parser.add_argument("model")
     args = parser.parse_args()
     params = load_params()
+    check_devices(params)
     if args.model not in params.all_models:
         raise CnnLstmError(f"unknown model {args.model!r}; known models: {', '.join(params.all_models)}")
     for fold in params.cv.fold_ids:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from cnnlstm.core.atomic import atomic_dir
 from cnnlstm.core.errors import CnnLstmError, exit_on_error
-from cnnlstm.core.params import load_params
+from cnnlstm.core.params import check_devices, load_params
 from cnnlstm.training.run import RunPaths, train_run
 
 
@@ -16,6 +16,7 @@ def main() -> None:
     parser.add_argument("fold", type=int)
     args = parser.parse_args()
     params = load_params()
+    check_devices(params)  # eval's too: no model trains for an evaluation that cannot run here
     if args.model not in params.all_models:
         raise CnnLstmError(f"unknown model {args.model!r}; known models: {', '.join(params.all_models)}")
     log_dir = Path(f"logs/train/{args.model}/fold{args.fold}")

@@ -24,7 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from cnnlstm.core.errors import CnnLstmError
-from cnnlstm.study_progress import RUNNING, StudyProgress, announce, plan, train_epochs
+from cnnlstm.core.params import check_devices, load_params
+from cnnlstm.study_progress import RUNNING, StudyProgress, announce, kind, plan, train_epochs
 
 TIMING_DIR = Path("reports/timing")
 PARAMS = Path("params.yaml")
@@ -58,6 +59,8 @@ def run(args: list[str], timing_dir: Path = TIMING_DIR) -> int:
     try:
         epochs = train_epochs(PARAMS)  # validates all of params.yaml: a bad value fails before DVC starts
         planned = plan(["dvc"], force=bool(FORCE & set(args)))
+        if any(kind(stage) in ("train", "evaluate") for stage in planned):  # cuda/bf16 this machine lacks
+            check_devices(load_params(PARAMS))
     except CnnLstmError as exc:
         print(f"timed_repro: {exc}", file=sys.stderr)
         return 1

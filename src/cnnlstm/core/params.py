@@ -48,12 +48,10 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def check_runtime_keys(section: str, device: str, precision: str) -> None:
-    """A device or precision this machine lacks fails here, naming `section`, before any stage trains.
-    torch is imported only when there is something to check (`cuda`, `bf16`): most stages never need it."""
+def _check_runtime_keys(section: str, device: str, precision: str) -> None:
     if device != "cuda" and precision != "bf16":
-        return
-    from cnnlstm.core.runtime import resolve_device, check_precision  # torch: seconds to import
+        return  # nothing this machine could lack; torch (seconds to import) not needed
+    from cnnlstm.core.runtime import check_precision, resolve_device
 
     check_precision(section, resolve_device(section, device), precision)
 
@@ -132,7 +130,6 @@ class TrainParams:
             raise CnnLstmError(f"train.label_smoothing: must be in [0, 1), got {self.label_smoothing}")
         if not 0.0 < self.val_fraction < 0.5:
             raise CnnLstmError(f"train.val_fraction: must be in (0, 0.5), got {self.val_fraction}")
-        check_runtime_keys("train", self.device, self.precision)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,7 +154,6 @@ class EvalParams:
                                f"a stratified subset needs one of each class kept and left out: {least:g}..{most:g}, or 1.0")
         if self.tsne_per_class <= 0:
             raise CnnLstmError(f"eval.tsne_per_class: must be > 0, got {self.tsne_per_class}")
-        check_runtime_keys("eval", self.device, self.precision)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,6 +185,18 @@ class Params:
             return dict(self.models[name])
         known = ", ".join(sorted([*self.models, self.model["name"]]))
         raise CnnLstmError(f"unknown model {name!r}; known models: {known}")
+
+
+def check_devices(params: Params, source: str = "params.yaml") -> None:
+    """train.device/precision and eval.device/precision must exist on this machine: `cuda` without a
+    GPU, `bf16` without hardware support are errors naming their own key. Called by the stages that
+    use a device, train checking eval's too, so no model trains for an evaluation that cannot run;
+    not by parse_params: a study trained on a GPU still aggregates and reports on a CPU."""
+    try:
+        for name, section in (("train", params.train), ("eval", params.eval)):
+            _check_runtime_keys(name, section.device, section.precision)
+    except CnnLstmError as exc:
+        raise CnnLstmError(f"{source}: {exc}") from None
 
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
