@@ -13,7 +13,7 @@ import pytest
 
 from cnnlstm.data import source
 from cnnlstm.data.fashion_mnist import CLASSES, load_split
-from cnnlstm.data.idx import parse_idx, read_gz
+from cnnlstm.data.idx import gz_chunks, read_idx
 from cnnlstm.core.errors import CnnLstmError
 from conftest import idx_bytes, write_idx_gz
 
@@ -70,17 +70,31 @@ def test_offline_download_is_a_clear_error(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists()
 
 
-def test_wrong_magic_number():
+def idx_file(path: Path, raw: bytes) -> Path:
+    path.write_bytes(gzip.compress(raw))
+    return path
+
+
+def test_wrong_magic_number(tmp_path):
     raw = bytearray(idx_bytes(np.zeros((2, 28, 28), np.uint8)))
     raw[3] = 1  # claims one dimension
     with pytest.raises(CnnLstmError, match="x.gz: wrong IDX magic number 0x00000801, expected 0x00000803"):
-        parse_idx(bytes(raw), "x.gz", 3)
+        read_idx(idx_file(tmp_path / "x.gz", bytes(raw)), 3, 1 << 20)
 
 
-def test_wrong_dimensions():
-    raw = idx_bytes(np.zeros((2, 28, 28), np.uint8))[:-5]
-    with pytest.raises(CnnLstmError, match="x.gz: IDX dimensions 2x28x28 need 1568 bytes of data, file has 1563"):
-        parse_idx(raw, "x.gz", 3)
+@pytest.mark.parametrize(("cut", "has"), [(5, "1563"), (-7, "more")])
+def test_wrong_dimensions(tmp_path, cut, has):
+    raw = idx_bytes(np.zeros((2, 28, 28), np.uint8))
+    raw = raw[:-cut] if cut > 0 else raw + bytes(-cut)
+    with pytest.raises(CnnLstmError, match=f"x.gz: IDX dimensions 2x28x28 need 1568 bytes of data, file has {has}$"):
+        read_idx(idx_file(tmp_path / "x.gz", raw), 3, 1 << 20)
+
+
+def test_dimensions_beyond_the_official_size_are_refused_before_allocating(tmp_path):
+    raw = idx_bytes(np.zeros((2, 28, 28), np.uint8))
+    raw = raw[:4] + (4_000_000_000).to_bytes(4, "big") + raw[8:]  # 4e9 images declared
+    with pytest.raises(CnnLstmError, match=r"IDX dimensions 4000000000x28x28 need .* room for at most 47040000 \(the official file.s size\)"):
+        read_idx(idx_file(tmp_path / "x.gz", raw), 3, source.SIZES["train-images-idx3-ubyte"])
 
 
 def test_images_must_be_28x28(synthetic_raw):
@@ -143,10 +157,11 @@ def test_gzip_bomb_is_refused_after_the_official_size_not_inflated(tmp_path, rea
 
 
 def test_multi_member_gzip_reads_whole(tmp_path):
-    content = idx_bytes(np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28) % 251)
+    images = (np.arange(2 * 28 * 28) % 251).astype(np.uint8).reshape(2, 28, 28)
+    content = idx_bytes(images)
     path = tmp_path / "two-members.gz"
     path.write_bytes(gzip.compress(content[:1000]) + gzip.compress(content[1000:]))
-    assert bytes(read_gz(path, len(content))) == content
+    assert (read_idx(path, 3, len(content)) == images).all()
 
 
 @pytest.mark.parametrize("damage", ["cut inside", "garbage after", "crc"])
@@ -161,4 +176,4 @@ def test_damaged_gzip_is_one_line(tmp_path, damage):
     path = tmp_path / "x.gz"
     path.write_bytes(bytes(data))
     with pytest.raises(CnnLstmError, match=r"^.*x.gz: truncated or corrupt gzip file \(.*\)$"):
-        read_gz(path, 1 << 20)
+        b"".join(gz_chunks(path, 1 << 20))

@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from cnnlstm.core.atomic import atomic_path
-from cnnlstm.data.idx import parse_idx, read_gz
+from cnnlstm.data.idx import read_idx
 from cnnlstm.data.source import SIZES
 from cnnlstm.core.errors import CnnLstmError
 
@@ -35,7 +35,7 @@ def _cached(path: Path, ndim: int) -> np.ndarray:
         return np.load(cache)
     # Read at most the official file's size: a larger (or inflating) file is refused, not held in memory.
     limit = SIZES.get(path.name.removesuffix(".gz"), max(SIZES.values()))
-    array = parse_idx(read_gz(path, limit), str(path), ndim)
+    array = read_idx(path, ndim, limit)
     try:
         with atomic_path(cache) as tmp:
             with tmp.open("wb") as fh:

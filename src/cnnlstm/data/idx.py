@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zlib
 from collections.abc import Iterator
@@ -50,16 +51,8 @@ def gz_chunks(path: Path, limit: int) -> Iterator[bytes]:
         raise CnnLstmError(f"{path}: truncated or corrupt gzip file (ends before the end of its compressed data)")
 
 
-def read_gz(path: Path, limit: int) -> bytearray:
-    """Decompress a .gz file of at most `limit` bytes (gz_chunks says what is refused)."""
-    content = bytearray()
-    for chunk in gz_chunks(path, limit):
-        content += chunk
-    return content
-
-
-def parse_idx(raw: bytes | bytearray, name: str, ndim: int) -> np.ndarray:
-    """Parse IDX bytes holding an unsigned-byte array with `ndim` dimensions."""
+def _shape(raw: bytes | bytearray, name: str, ndim: int) -> tuple[int, ...]:
+    """The dimensions in an IDX header (the first 4 + 4 * ndim bytes of `raw`)."""
     if len(raw) < 4:
         raise CnnLstmError(f"{name}: too short to be an IDX file ({len(raw)} bytes)")
     zero, dtype, dims = struct.unpack(">HBB", raw[:4])
@@ -67,17 +60,38 @@ def parse_idx(raw: bytes | bytearray, name: str, ndim: int) -> np.ndarray:
         magic = int.from_bytes(raw[:4], "big")
         expected = (UBYTE << 8) | ndim
         raise CnnLstmError(f"{name}: wrong IDX magic number {magic:#010x}, expected {expected:#010x}")
-    header = 4 + 4 * ndim
-    if len(raw) < header:
+    if len(raw) < 4 + 4 * ndim:
         raise CnnLstmError(f"{name}: IDX header truncated")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    expected_bytes = int(np.prod(shape))
-    if len(raw) - header != expected_bytes:
-        raise CnnLstmError(
-            f"{name}: IDX dimensions {'x'.join(map(str, shape))} need {expected_bytes} bytes of data, "
-            f"file has {len(raw) - header}"
-        )
-    # Writable, like the cached array np.load returns (torch warns on read-only numpy arrays): a view of
-    # a bytearray already is; bytes are copied.
-    array = np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
-    return array if array.flags.writeable else array.copy()
+    return struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
+
+
+def _size_error(name: str, shape: tuple[int, ...], has: str) -> CnnLstmError:
+    need = int(np.prod(shape))
+    return CnnLstmError(f"{name}: IDX dimensions {'x'.join(map(str, shape))} need {need} bytes of data, file has {has}")
+
+
+def read_idx(path: Path, ndim: int, limit: int) -> np.ndarray:
+    """Read a .gz IDX file of at most `limit` bytes, header first: a wrong header is refused after the
+    first chunk, data beyond what the header declares as soon as it comes; the array is filled in place
+    (memory: the array and one chunk)."""
+    header = 4 + 4 * ndim
+    chunks = gz_chunks(path, limit)
+    head = bytearray()
+    for chunk in chunks:
+        head += chunk
+        if len(head) >= header:
+            break
+    shape = _shape(head, str(path), ndim)
+    need = int(np.prod(shape))
+    if header + need > limit:
+        raise _size_error(str(path), shape, f"room for at most {limit - header} (the official file's size)")
+    data = bytearray(need)
+    filled = 0
+    for piece in itertools.chain((head[header:],), chunks):
+        if filled + len(piece) > need:
+            raise _size_error(str(path), shape, "more")  # stops here: the rest is never decompressed
+        data[filled : filled + len(piece)] = piece
+        filled += len(piece)
+    if filled != need:
+        raise _size_error(str(path), shape, str(filled))
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)  # writable: a view of a bytearray
