@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
+import yaml
 from sklearn.model_selection import train_test_split
 
 from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.core.params import EvalParams, check_devices, parse_params, smallest_fit_part
 from cnnlstm.core.runtime import cpu_has_bf16, resolve_runtime
 from cnnlstm.data.folds import assign_folds, fold_indices
+from cnnlstm import timed_repro
 from cnnlstm.evaluation import sampling
+from conftest import REPO
+from reliability_helpers import tiny_run
 
 
 def rejects(params: dict, message: str) -> None:
@@ -191,3 +197,29 @@ def test_eval_runtime_errors_name_eval_keys(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(CnnLstmError, match=r"^eval.device: cuda requested"):
         resolve_runtime("cuda", "fp32", section="eval")
+
+
+def test_make_repro_refuses_bad_params_before_dvc_starts(tmp_path, base_params, monkeypatch, capsys):
+    """timed_repro validates params.yaml before `dvc status`: here no dvc is on PATH at all."""
+    base_params["cv"]["seed"] = -1
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(base_params))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))  # `dvc` would not be found
+    assert timed_repro.run([], tmp_path / "timing") == 1
+    assert capsys.readouterr().err == "timed_repro: params.yaml: cv.seed: must be in 0..4294967295, got -1\n"
+    assert not (tmp_path / "timing").exists()
+
+
+@pytest.mark.slow  # a stage process: seconds of imports
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present: cuda is valid here")
+def test_train_stage_refuses_eval_device_cuda_before_training(tmp_path, base_params):
+    """No model trains for an evaluation that cannot run here; the error names eval.device."""
+    tiny_run(tmp_path, base_params)
+    raw = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    raw["eval"]["device"] = "cuda"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    result = subprocess.run([sys.executable, str(REPO / "stages" / "train.py"), "cnn16", "0"], cwd=tmp_path,
+                            capture_output=True, text=True, env={**os.environ, "CI": "true"})
+    assert result.returncode == 1
+    assert result.stderr == "error: params.yaml: eval.device: cuda requested but no CUDA device is available\n"
+    assert not (tmp_path / "checkpoints").exists() and not (tmp_path / "logs").exists()
