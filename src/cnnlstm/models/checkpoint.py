@@ -144,12 +144,10 @@ class _Declared(pickle.Unpickler):
         raise CnnLstmError(f"{self.path}: {REFUSED} (global {module}.{name} in data.pkl)")
 
     def persistent_load(self, pid: Any) -> _Storage:
-        try:
-            tag, kind, key, _location, numel = pid
-            assert tag == "storage" and isinstance(numel, int) and numel >= 0
-            storage = _Storage(str(key), numel * STORAGE_ITEMSIZE[kind])
-        except (AssertionError, KeyError, TypeError, ValueError):
-            raise CnnLstmError(f"{self.path}: not a loadable weights file (unknown storage {pid!r})") from None
+        tag, kind, key, _location, numel = pid if isinstance(pid, tuple) and len(pid) == 5 else (None,) * 5
+        if tag != "storage" or kind not in STORAGE_ITEMSIZE or not isinstance(numel, int) or numel < 0:
+            raise CnnLstmError(f"{self.path}: not a loadable weights file (unknown storage {pid!r})")
+        storage = _Storage(str(key), numel * STORAGE_ITEMSIZE[kind])
         self.storages[storage.key] = storage
         return storage
 
@@ -170,8 +168,8 @@ def _stored_records(path: Path, archive: zipfile.ZipFile) -> dict[str, int]:
     return sizes
 
 
-def _declared_payload(path: Path) -> tuple[Any, dict[str, _Storage], dict[str, int]]:
-    """data.pkl with storage stubs, the storages it declares, and the size of every record."""
+def _declared_payload(path: Path) -> tuple[Any, dict[str, _Storage]]:
+    """data.pkl with storage stubs, and the storages it declares (each matching its record's size)."""
     try:
         with zipfile.ZipFile(path) as archive:
             sizes = _stored_records(path, archive)
@@ -184,14 +182,15 @@ def _declared_payload(path: Path) -> tuple[Any, dict[str, _Storage], dict[str, i
     except CnnLstmError:
         raise
     except Exception as exc:  # a damaged pickle raises assorted types
-        raise CnnLstmError(f"{path}: not a loadable weights file (corrupt pickle data: {exc})") from None
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise CnnLstmError(f"{path}: not a loadable weights file (corrupt pickle data: {detail})") from None
     prefix = pkl.removesuffix("data.pkl")
     for storage in unpickler.storages.values():
         record = f"{prefix}data/{storage.key}"
         if sizes.get(record) != storage.nbytes:
             raise CnnLstmError(f"{path}: record {record} holds {sizes.get(record, 0):,} bytes but its tensor "
                                f"declares {storage.nbytes:,}; damaged or crafted")
-    return payload, unpickler.storages, sizes
+    return payload, unpickler.storages
 
 
 def load_torch(path: str | Path, bound: Callable[[Any], int] | None = None) -> dict[str, Any]:
@@ -208,7 +207,7 @@ def load_torch(path: str | Path, bound: Callable[[Any], int] | None = None) -> d
     if size > MAX_FILE_BYTES:
         raise CnnLstmError(f"{path}: {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit for model files")
     _refuse_code(path)
-    stubs, storages, _ = _declared_payload(path)
+    stubs, storages = _declared_payload(path)
     declared = sum(s.nbytes for s in storages.values())
     max_bytes = bound(stubs) if bound is not None else MAX_FILE_BYTES
     if declared > max_bytes:
