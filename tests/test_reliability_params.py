@@ -15,7 +15,7 @@ import yaml
 from sklearn.model_selection import train_test_split
 
 from cnnlstm.core.errors import CnnLstmError
-from cnnlstm.core.params import EvalParams, check_devices, parse_params, smallest_fit_part
+from cnnlstm.core.params import EvalParams, check_devices, load_params, parse_params, smallest_fit_part
 from cnnlstm.core.runtime import cpu_has_bf16, resolve_runtime
 from cnnlstm.data.folds import assign_folds, fold_indices
 from cnnlstm import timed_repro
@@ -223,3 +223,15 @@ def test_train_stage_refuses_eval_device_cuda_before_training(tmp_path, base_par
     assert result.returncode == 1
     assert result.stderr == "error: params.yaml: eval.device: cuda requested but no CUDA device is available\n"
     assert not (tmp_path / "checkpoints").exists() and not (tmp_path / "logs").exists()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (b"train: {epochs: 2}\ntrain: {epochs: 3}\n", r"params.yaml: key 'train' given twice \(line 2\)$"),
+    (b"cv:\n  seed: 1\n  seed: 2\n", r"params.yaml: key 'seed' given twice \(line 3\)$"),
+    (b"cv: {seed: \xff}\n", r"params.yaml: not UTF-8 text \(invalid start byte at byte 11\)$"),
+    (b"cv: [\n", r"params.yaml: not valid YAML \("),
+])
+def test_params_file_that_yaml_would_misread_is_one_line(tmp_path, text, message):
+    (tmp_path / "params.yaml").write_bytes(text)
+    with pytest.raises(CnnLstmError, match=message):
+        load_params(tmp_path / "params.yaml")

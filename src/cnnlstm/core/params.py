@@ -323,13 +323,32 @@ def _check_subset(cv: CvParams, train: TrainParams) -> None:
     )
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping: YAML keeps the last one silently, so a
+    second `train:` section would replace the first unnoticed."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise CnnLstmError(f"key {key!r} given twice (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML file; a missing or malformed file is a one-line error naming it."""
+    """Parse a YAML file; a missing, malformed or non-UTF-8 file, or one with a key given twice, is a
+    one-line error naming it."""
     path = Path(path)
     try:
-        return yaml.safe_load(path.read_text())
+        return yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except FileNotFoundError:
         raise CnnLstmError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise CnnLstmError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except CnnLstmError as exc:
+        raise CnnLstmError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise CnnLstmError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
 
