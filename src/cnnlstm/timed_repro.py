@@ -43,14 +43,20 @@ class _Stop:
     """SIGINT/SIGTERM while DVC runs: passed on once, as SIGINT, to DVC's process group (DVC and the
     stage it runs), then DVC is waited for, so that it finishes its own clean-up (its repo lock)."""
 
-    def __init__(self, process: subprocess.Popen) -> None:
-        self.process = process
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
         self.signum: int | None = None
+
+    def attach(self, process: subprocess.Popen) -> None:
+        self.process = process
+        if self.signum is not None:  # arrived while DVC was starting
+            os.killpg(process.pid, signal.SIGINT)
 
     def __call__(self, signum: int, _frame: object) -> None:
         if self.signum is None:
             self.signum = signum
-            os.killpg(self.process.pid, signal.SIGINT)
+            if self.process is not None:
+                os.killpg(self.process.pid, signal.SIGINT)
 
 
 def run(args: list[str], timing_dir: Path = TIMING_DIR) -> int:
@@ -74,37 +80,40 @@ def run(args: list[str], timing_dir: Path = TIMING_DIR) -> int:
     stages = 0
     current: tuple[str, str, float] | None = None  # (stage, started UTC, perf_counter at start)
     started = time.perf_counter()
-    # DVC in a session of its own: a terminal's Ctrl-C reaches this process only, which passes it on once.
-    with subprocess.Popen(
-        ["dvc", "repro", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-        start_new_session=True,
-    ) as process, log.open("w") as out:
-        stop = _Stop(process)
-        previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
-        out.write(f"# dvc repro {' '.join(args)}\n# machine: {_machine()}\nstage\tstarted_utc\tseconds\n")
-        assert process.stdout is not None
-        for line in process.stdout:
-            if stop.signum is not None:  # DVC's and the stage's reports of the interrupt: the one line below says it
-                continue
-            sys.stdout.write(line)
-            note = progress.line(line)
-            if note:
-                sys.stdout.write(f"[study] {note}\n")
-            match = RUNNING.match(line)
-            if match:
-                now = time.perf_counter()
-                if current:
-                    out.write(f"{current[0]}\t{current[1]}\t{now - current[2]:.1f}\n")
-                    out.flush()  # a killed run still leaves the stages it finished
-                current = (match.group(1), _now(), now)
-                stages += 1
-        code = process.wait()
-        end = time.perf_counter()
-        if current:
-            out.write(f"{current[0]}\t{current[1]}\t{end - current[2]:.1f}\n")
-        out.write(f"total\t\t{end - started:.1f}\n# dvc exit code {code}\n")
-    for signum, handler in previous.items():
-        signal.signal(signum, handler)
+    stop = _Stop()
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        # DVC in a session of its own: a terminal's Ctrl-C reaches this process only, which passes it on once.
+        with subprocess.Popen(
+            ["dvc", "repro", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+            start_new_session=True,
+        ) as process, log.open("w") as out:
+            stop.attach(process)
+            out.write(f"# dvc repro {' '.join(args)}\n# machine: {_machine()}\nstage\tstarted_utc\tseconds\n")
+            assert process.stdout is not None
+            for line in process.stdout:
+                if stop.signum is not None:  # DVC's and the stage's reports of the interrupt: the one line below says it
+                    continue
+                sys.stdout.write(line)
+                note = progress.line(line)
+                if note:
+                    sys.stdout.write(f"[study] {note}\n")
+                match = RUNNING.match(line)
+                if match:
+                    now = time.perf_counter()
+                    if current:
+                        out.write(f"{current[0]}\t{current[1]}\t{now - current[2]:.1f}\n")
+                        out.flush()  # a killed run still leaves the stages it finished
+                    current = (match.group(1), _now(), now)
+                    stages += 1
+            code = process.wait()
+            end = time.perf_counter()
+            if current:
+                out.write(f"{current[0]}\t{current[1]}\t{end - current[2]:.1f}\n")
+            out.write(f"total\t\t{end - started:.1f}\n# dvc exit code {code}\n")
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if stop.signum is not None:
         print(STOPPED, file=sys.stderr)
         return 128 + stop.signum
