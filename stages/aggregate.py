@@ -7,7 +7,7 @@ folds not run yet: they are reported as incomplete, none of their pairs is judge
 import argparse
 from pathlib import Path
 
-from cnnlstm.core.atomic import write_json
+from cnnlstm.core.atomic import atomic_dir, write_json
 from cnnlstm.core.errors import exit_on_error
 from cnnlstm.study.aggregate import summarize
 from cnnlstm.study.headline import write_headline
@@ -28,7 +28,8 @@ def main() -> None:
     sizes = fold_sizes(paths.folds, [run.train_log for runs in study.values() for run in runs])
     summary, ensembles, comparisons = summarize(params, folds_sha, study, sizes, incomplete)
     families = {name: family for name, (family, _) in params.configs.items()}
-    write_tables(Path("reports/tables"), summary, study, ensembles, comparisons, families)
+    with atomic_dir(Path("reports/tables")) as tables:  # swapped in whole: never some tables new, some old
+        write_tables(tables, summary, study, ensembles, comparisons, families)
     write_json("metrics/summary.json", summary)
     write_headline(summary)
     best = summary["best_model"]

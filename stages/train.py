@@ -3,8 +3,9 @@
 import argparse
 from pathlib import Path
 
+from cnnlstm.core.atomic import atomic_dir
 from cnnlstm.core.errors import CnnLstmError, exit_on_error
-from cnnlstm.core.params import load_params
+from cnnlstm.core.params import check_devices, load_params
 from cnnlstm.training.run import RunPaths, train_run
 
 
@@ -15,16 +16,21 @@ def main() -> None:
     parser.add_argument("fold", type=int)
     args = parser.parse_args()
     params = load_params()
+    check_devices(params)  # eval's too: no model trains for an evaluation that cannot run here
     if args.model not in params.all_models:
         raise CnnLstmError(f"unknown model {args.model!r}; known models: {', '.join(params.all_models)}")
-    paths = RunPaths(
-        raw_dir=Path("data/raw"),
-        folds=Path("data/folds.npy"),
-        model_file=Path(f"models/{args.model}/fold{args.fold}.pt"),
-        log_dir=Path(f"logs/train/{args.model}/fold{args.fold}"),
-        checkpoint=Path(f"checkpoints/{args.model}-fold{args.fold}.pt"),
-    )
-    summary = train_run(params, args.model, args.fold, paths)
+    log_dir = Path(f"logs/train/{args.model}/fold{args.fold}")
+    # dvclive writes its (git-tracked) folder as training goes: it writes a temporary one, swapped in
+    # whole once the run has succeeded, so a failed or interrupted run leaves no half-written log.
+    with atomic_dir(log_dir) as tmp_log_dir:
+        paths = RunPaths(
+            raw_dir=Path("data/raw"),
+            folds=Path("data/folds.npy"),
+            model_file=Path(f"models/{args.model}/fold{args.fold}.pt"),
+            log_dir=tmp_log_dir,
+            checkpoint=Path(f"checkpoints/{args.model}-fold{args.fold}.pt"),
+        )
+        summary = train_run(params, args.model, args.fold, paths)
     print(
         f"{paths.model_file}: epoch {summary['best_epoch']} selected, val_acc {summary['best_val_acc']:.4f}, "
         f"{summary['train_seconds']:.0f}s on {summary['device']} ({summary['amp']})"

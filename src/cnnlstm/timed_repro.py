@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -23,7 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from cnnlstm.core.errors import CnnLstmError
-from cnnlstm.study_progress import RUNNING, StudyProgress, announce, plan, train_epochs
+from cnnlstm.core.params import check_devices, load_params
+from cnnlstm.study_progress import RUNNING, StudyProgress, announce, kind, plan, train_epochs
 
 TIMING_DIR = Path("reports/timing")
 PARAMS = Path("params.yaml")
@@ -34,15 +36,43 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+STOPPED = "stopped; `make repro` continues where it stopped"
+
+
+class _Stop:
+    """SIGINT/SIGTERM while DVC runs: passed on once, as SIGINT, to DVC's process group (DVC and the
+    stage it runs), then DVC is waited for, so that it finishes its own clean-up (its repo lock)."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+        self.signum: int | None = None
+
+    def attach(self, process: subprocess.Popen) -> None:
+        self.process = process
+        if self.signum is not None:  # arrived while DVC was starting
+            os.killpg(process.pid, signal.SIGINT)
+
+    def __call__(self, signum: int, _frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
+            if self.process is not None:
+                os.killpg(self.process.pid, signal.SIGINT)
+
+
 def run(args: list[str], timing_dir: Path = TIMING_DIR) -> int:
     """Run `dvc repro *args`, echo its output with study progress, log each stage's seconds;
-    return DVC's exit code."""
+    return DVC's exit code (130/143 after Ctrl-C or SIGTERM: one line, no traceback)."""
     try:
+        epochs = train_epochs(PARAMS)  # validates all of params.yaml: a bad value fails before DVC starts
         planned = plan(["dvc"], force=bool(FORCE & set(args)))
+        if any(kind(stage) in ("train", "evaluate") for stage in planned):  # cuda/bf16 this machine lacks
+            check_devices(load_params(PARAMS))
     except CnnLstmError as exc:
         print(f"timed_repro: {exc}", file=sys.stderr)
         return 1
-    epochs = train_epochs(PARAMS)
+    except KeyboardInterrupt:  # Ctrl-C while `dvc status` ran: it got the signal too and stops by itself
+        print(STOPPED, file=sys.stderr)
+        return 130
     print(f"[study] {announce(planned, epochs)}", flush=True)
     progress = StudyProgress(planned, epochs)
     timing_dir.mkdir(parents=True, exist_ok=True)
@@ -50,29 +80,43 @@ def run(args: list[str], timing_dir: Path = TIMING_DIR) -> int:
     stages = 0
     current: tuple[str, str, float] | None = None  # (stage, started UTC, perf_counter at start)
     started = time.perf_counter()
-    with subprocess.Popen(
-        ["dvc", "repro", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-    ) as process, log.open("w") as out:
-        out.write(f"# dvc repro {' '.join(args)}\n# machine: {_machine()}\nstage\tstarted_utc\tseconds\n")
-        assert process.stdout is not None
-        for line in process.stdout:
-            sys.stdout.write(line)
-            note = progress.line(line)
-            if note:
-                sys.stdout.write(f"[study] {note}\n")
-            match = RUNNING.match(line)
-            if match:
-                now = time.perf_counter()
-                if current:
-                    out.write(f"{current[0]}\t{current[1]}\t{now - current[2]:.1f}\n")
-                    out.flush()  # a killed run still leaves the stages it finished
-                current = (match.group(1), _now(), now)
-                stages += 1
-        code = process.wait()
-        end = time.perf_counter()
-        if current:
-            out.write(f"{current[0]}\t{current[1]}\t{end - current[2]:.1f}\n")
-        out.write(f"total\t\t{end - started:.1f}\n# dvc exit code {code}\n")
+    stop = _Stop()
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        # DVC in a session of its own: a terminal's Ctrl-C reaches this process only, which passes it on once.
+        with subprocess.Popen(
+            ["dvc", "repro", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+            start_new_session=True,
+        ) as process, log.open("w") as out:
+            stop.attach(process)
+            out.write(f"# dvc repro {' '.join(args)}\n# machine: {_machine()}\nstage\tstarted_utc\tseconds\n")
+            assert process.stdout is not None
+            for line in process.stdout:
+                if stop.signum is not None:  # DVC's and the stage's reports of the interrupt: the one line below says it
+                    continue
+                sys.stdout.write(line)
+                note = progress.line(line)
+                if note:
+                    sys.stdout.write(f"[study] {note}\n")
+                match = RUNNING.match(line)
+                if match:
+                    now = time.perf_counter()
+                    if current:
+                        out.write(f"{current[0]}\t{current[1]}\t{now - current[2]:.1f}\n")
+                        out.flush()  # a killed run still leaves the stages it finished
+                    current = (match.group(1), _now(), now)
+                    stages += 1
+            code = process.wait()
+            end = time.perf_counter()
+            if current:
+                out.write(f"{current[0]}\t{current[1]}\t{end - current[2]:.1f}\n")
+            out.write(f"total\t\t{end - started:.1f}\n# dvc exit code {code}\n")
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if stop.signum is not None:
+        print(STOPPED, file=sys.stderr)
+        return 128 + stop.signum
     print(f"{log}: {stages} stages ran in {end - started:.0f}s (dvc exit code {code})")
     return code
 

@@ -68,6 +68,8 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
             if path.exists():
                 shutil.rmtree(path)
             os.replace(tmp, path)
+    except CnnLstmError as exc:  # name the output the user knows, not its temporary stand-in
+        raise CnnLstmError(str(exc).replace(str(tmp), str(path))) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

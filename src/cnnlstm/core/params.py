@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,38 @@ PRECISIONS = ("auto", "bf16", "fp32")
 # is caught by training itself (training/loop.py), with the epoch and the loss.
 MAX_LR = 100.0
 TRAIN_PER_CLASS = 6000  # Fashion-MNIST's training set: 6,000 images of each of its 10 classes
+TEST_IMAGES = 10_000  # its official test set, 1,000 of each class
 NUM_CLASSES = 10
+MAX_SEED = 2**32 - 1  # scikit-learn's and NumPy's random_state range
+# Model names become stage names, folders (models/<name>/) and command-line arguments: lowercase
+# letters, digits and underscores, starting with a letter, at most 40 characters.
+MODEL_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def check_seed(key: str, seed: int) -> None:
+    if not 0 <= seed <= MAX_SEED:
+        raise CnnLstmError(f"{key}: must be in 0..{MAX_SEED}, got {seed}")
+
+
+def check_model_name(key: str, name: str) -> None:
+    if not MODEL_NAME.fullmatch(name):
+        raise CnnLstmError(
+            f"{key}: {name!r} is not a model name (lowercase letters, digits and _, starting with a letter, "
+            f"at most 40 characters: it names folders, stages and command-line arguments)"
+        )
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (a container or taskset may allow fewer than the machine has)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _check_runtime_keys(section: str, device: str, precision: str) -> None:
+    if device != "cuda" and precision != "bf16":
+        return  # nothing this machine could lack; torch (seconds to import) not needed
+    from cnnlstm.core.runtime import check_precision, resolve_device
+
+    check_precision(section, resolve_device(section, device), precision)
 
 @dataclasses.dataclass(frozen=True)
 class DataParams:
@@ -35,6 +68,7 @@ class CvParams:
     subset: float  # stratified fraction of the training images used at all (smoke runs)
 
     def __post_init__(self) -> None:
+        check_seed("cv.seed", self.seed)
         if self.folds < 2:
             raise CnnLstmError(f"cv.folds: must be at least 2, got {self.folds}")
         if not 0.0 < self.subset <= 1.0:
@@ -80,11 +114,14 @@ class TrainParams:
         check_choice("train.precision", self.precision, PRECISIONS)
         check_choice("train.optimizer", self.optimizer, ("adamw", "sgd"))
         check_choice("train.schedule", self.schedule, ("onecycle", "cosine", "constant"))
+        check_seed("train.seed", self.seed)
         for key in ("epochs", "batch_size"):
             if getattr(self, key) <= 0:
                 raise CnnLstmError(f"train.{key}: must be > 0, got {getattr(self, key)}")
-        if self.threads < 0:
-            raise CnnLstmError(f"train.threads: must be >= 0, got {self.threads}")
+        cores = usable_cores()
+        if not 0 <= self.threads <= cores:
+            raise CnnLstmError(f"train.threads: must be in 0..{cores} (0: one per core; this machine lets "
+                               f"this process use {cores} cores), got {self.threads}")
         if not 0 < self.lr <= MAX_LR:
             raise CnnLstmError(f"train.lr: must be > 0 and at most {MAX_LR:g}, got {self.lr}")
         if self.weight_decay < 0:
@@ -110,6 +147,11 @@ class EvalParams:
             raise CnnLstmError(f"eval.batch_size: must be > 0, got {self.batch_size}")
         if not 0.0 < self.test_subset <= 1.0:
             raise CnnLstmError(f"eval.test_subset: must be in (0, 1], got {self.test_subset}")
+        kept = math.floor(self.test_subset * TEST_IMAGES)  # evaluation/sampling.py's stratified split
+        if self.test_subset < 1.0 and not NUM_CLASSES <= kept <= TEST_IMAGES - NUM_CLASSES:
+            least, most = NUM_CLASSES / TEST_IMAGES, 1 - NUM_CLASSES / TEST_IMAGES
+            raise CnnLstmError(f"eval.test_subset: {self.test_subset} keeps {kept} of the {TEST_IMAGES:,} test images; "
+                               f"a stratified subset needs one of each class kept and left out: {least:g}..{most:g}, or 1.0")
         if self.tsne_per_class <= 0:
             raise CnnLstmError(f"eval.tsne_per_class: must be > 0, got {self.tsne_per_class}")
 
@@ -172,6 +214,18 @@ class Params:
         raise CnnLstmError(f"unknown model {name!r}; known models: {known}")
 
 
+def check_devices(params: Params, source: str = "params.yaml") -> None:
+    """train.device/precision and eval.device/precision must exist on this machine: `cuda` without a
+    GPU, `bf16` without hardware support are errors naming their own key. Called by the stages that
+    use a device, train checking eval's too, so no model trains for an evaluation that cannot run;
+    not by parse_params: a study trained on a GPU still aggregates and reports on a CPU."""
+    try:
+        for name, section in (("train", params.train), ("eval", params.eval)):
+            _check_runtime_keys(name, section.device, section.precision)
+    except CnnLstmError as exc:
+        raise CnnLstmError(f"{source}: {exc}") from None
+
+
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     """Validate the whole params mapping. Errors carry `source` and the offending key."""
     try:
@@ -189,9 +243,12 @@ def _parse(raw: Any) -> Params:
     model = raw.get("model")
     if not isinstance(model, dict) or not isinstance(model.get("name"), str):
         raise CnnLstmError("model: must be a mapping with a string `name` (the proposed hybrid)")
+    check_model_name("model.name", model["name"])
     models = raw.get("models") or {}
     if not isinstance(models, dict) or not all(isinstance(v, dict) for v in models.values()):
         raise CnnLstmError("models: must map each model name to its config mapping")
+    for name in models:
+        check_model_name(f"models.{name}", str(name))
     if model["name"] in models:
         raise CnnLstmError(f"models.{model['name']}: clashes with model.name (the proposed hybrid)")
     for section in SECTIONS:
@@ -206,10 +263,7 @@ def _parse(raw: Any) -> Params:
     if not 0.0 < margin < 1.0:
         raise CnnLstmError(f"study.equivalence_margin: must be in (0, 1), got {margin}")
     study = check_type("study.models", study["models"], tuple[str, ...])
-    if model["name"] in study:  # its own train/evaluate stages would clash with the study's in DVC
-        raise CnnLstmError(
-            f"study.models: lists {model['name']!r}, the proposed model (model.name), which is always trained; remove it"
-        )
+    _check_study(study, model["name"], models)
     params = Params(
         data=from_dict(DataParams, raw.get("data"), "data"),
         cv=from_dict(CvParams, raw.get("cv"), "cv"),
@@ -223,6 +277,7 @@ def _parse(raw: Any) -> Params:
         configs={},
     )
     _check_subset(params.cv, params.train)
+    _check_batch_size(params.cv, params.train)
     for name in params.all_models:  # every model config, before any stage does work
         params.configs[name] = parse_config(params.model_spec(name), params.model_section(name))
     configured = {*params.models, params.model["name"]}
@@ -231,6 +286,48 @@ def _parse(raw: Any) -> Params:
         if unknown:
             raise CnnLstmError(f"study.{key}: unknown model {unknown[0]!r}; known models: {', '.join(sorted(configured))}")
     return params
+
+
+def _check_study(study: tuple[str, ...], proposed: str, models: dict[str, Any]) -> None:
+    """At least one model to compare with, each listed once and configured under `models`."""
+    if not study:
+        raise CnnLstmError(f"study.models: empty; list at least one of the models to compare {proposed!r} with: "
+                           f"{', '.join(models)}")
+    for i, name in enumerate(study):
+        check_model_name(f"study.models[{i}]", name)
+        if name == proposed:  # its own train/evaluate stages would clash with the study's in DVC
+            raise CnnLstmError(
+                f"study.models: lists {proposed!r}, the proposed model (model.name), which is always trained; remove it"
+            )
+        if name not in models:
+            raise CnnLstmError(f"study.models[{i}]: unknown model {name!r}; known models: {', '.join(models)}")
+        if name in study[:i]:
+            raise CnnLstmError(f"study.models: lists {name!r} twice")
+
+
+def smallest_fit_part(cv: CvParams, val_fraction: float) -> int:
+    """Images the smallest fold trains on (its training part less the epoch-selection slice).
+
+    A lower bound following the splits' arithmetic: the subset keeps floor(subset x 60,000) images,
+    at least kept // 10 of each class (stratified); a held-out fold takes at most ceil(c / folds) of
+    a class with c images (StratifiedKFold); training/run.py's stratified split takes
+    ceil(val_fraction x n) of the n images left for validation (scikit-learn's rounding)."""
+    total = TRAIN_PER_CLASS * NUM_CLASSES
+    kept = total if cv.subset >= 1.0 else math.floor(cv.subset * total)
+    per_class = kept // NUM_CLASSES
+    train_part = NUM_CLASSES * (per_class - math.ceil(per_class / cv.folds))
+    return train_part - math.ceil(val_fraction * train_part)
+
+
+def _check_batch_size(cv: CvParams, train: TrainParams) -> None:
+    """A batch larger than a fold's training images would give epochs of zero steps."""
+    fit = smallest_fit_part(cv, train.val_fraction)
+    if train.batch_size > fit:
+        raise CnnLstmError(
+            f"train.batch_size: {train.batch_size} is more than the {fit:,} images the smallest fold trains on "
+            f"(cv.folds {cv.folds}, cv.subset {cv.subset:g}, train.val_fraction {train.val_fraction:g}); "
+            f"at most {fit}"
+        )
 
 
 def _per_class_minimum(per_class: int, folds: int, val_fraction: float) -> int:
@@ -261,13 +358,32 @@ def _check_subset(cv: CvParams, train: TrainParams) -> None:
     )
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping: YAML keeps the last one silently, so a
+    second `train:` section would replace the first unnoticed."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise CnnLstmError(f"key {key!r} given twice (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML file; a missing or malformed file is a one-line error naming it."""
+    """Parse a YAML file; a missing, malformed or non-UTF-8 file, or one with a key given twice, is a
+    one-line error naming it."""
     path = Path(path)
     try:
-        return yaml.safe_load(path.read_text())
+        return yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except FileNotFoundError:
         raise CnnLstmError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise CnnLstmError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except CnnLstmError as exc:
+        raise CnnLstmError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise CnnLstmError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
 

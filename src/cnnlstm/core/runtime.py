@@ -51,17 +51,29 @@ def keep_freed_memory() -> None:
     libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES)
 
 
-def resolve_runtime(device: str, precision: str, threads: int = 0) -> Runtime:
-    """`auto` picks CUDA when present; precision `auto` picks bf16 where the hardware has it."""
+def resolve_device(section: str, device: str) -> torch.device:
+    """`auto` picks CUDA when present; `cuda` without a GPU is an error naming `section`.device."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise CnnLstmError("train.device: cuda requested but no CUDA device is available")
-    if device == "cpu":
+        raise CnnLstmError(f"{section}.device: cuda requested but no CUDA device is available")
+    return torch.device(device)
+
+
+def check_precision(section: str, device: torch.device, precision: str) -> bool:
+    """Whether to use bf16; `bf16` where `device` lacks it is an error naming `section`.precision."""
+    has_bf16 = torch.cuda.is_bf16_supported() if device.type == "cuda" else cpu_has_bf16()
+    if precision == "bf16" and not has_bf16:
+        raise CnnLstmError(f"{section}.precision: bf16 requested but this {device.type} does not support it")
+    return precision == "bf16" or (precision == "auto" and has_bf16)
+
+
+def resolve_runtime(device: str, precision: str, threads: int = 0, section: str = "train") -> Runtime:
+    """`auto` picks CUDA when present; precision `auto` picks bf16 where the hardware has it.
+    `section` is the params section the settings come from, named in errors."""
+    resolved = resolve_device(section, device)
+    if resolved.type == "cpu":
         torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
         keep_freed_memory()
-    has_bf16 = torch.cuda.is_bf16_supported() if device == "cuda" else cpu_has_bf16()
-    if precision == "bf16" and not has_bf16:
-        raise CnnLstmError(f"train.precision: bf16 requested but this {device} does not support it")
-    use_bf16 = precision == "bf16" or (precision == "auto" and has_bf16)
-    return Runtime(torch.device(device), torch.bfloat16 if use_bf16 else None)
+    use_bf16 = check_precision(section, resolved, precision)
+    return Runtime(resolved, torch.bfloat16 if use_bf16 else None)

@@ -9,7 +9,8 @@ from typing import NamedTuple
 import numpy as np
 
 from cnnlstm.core.atomic import atomic_path
-from cnnlstm.data.idx import parse_idx, read_gz
+from cnnlstm.data.idx import read_idx
+from cnnlstm.data.source import SIZES
 from cnnlstm.core.errors import CnnLstmError
 
 CLASSES = (
@@ -32,7 +33,9 @@ def _cached(path: Path, ndim: int) -> np.ndarray:
     cache = CACHE_DIR / f"{path.name.removesuffix('.gz')}-{key}.npy"
     if cache.is_file():
         return np.load(cache)
-    array = parse_idx(read_gz(path), str(path), ndim)
+    # Read at most the official file's size: a larger (or inflating) file is refused, not held in memory.
+    limit = SIZES.get(path.name.removesuffix(".gz"), max(SIZES.values()))
+    array = read_idx(path, ndim, limit)
     try:
         with atomic_path(cache) as tmp:
             with tmp.open("wb") as fh:

@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from cnnlstm.core.atomic import atomic_dir
-from cnnlstm.data.idx import read_gz
+from cnnlstm.data.idx import gz_chunks
 from cnnlstm.core.errors import CnnLstmError
 
 # SHA-256 of the *decompressed* files: Debian recompressed the .gz files, so only content is stable.
@@ -20,17 +20,29 @@ SHA256 = {
     "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
     "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 }
+# Their decompressed sizes: reading stops once a file passes its size (a gzip bomb costs no more).
+SIZES = {
+    "train-images-idx3-ubyte": 16 + 60_000 * 28 * 28,
+    "train-labels-idx1-ubyte": 8 + 60_000,
+    "t10k-images-idx3-ubyte": 16 + 10_000 * 28 * 28,
+    "t10k-labels-idx1-ubyte": 8 + 10_000,
+}
 FILES = tuple(f"{name}.gz" for name in SHA256)
 ENV_VAR = "FASHION_MNIST_DIR"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 MIRROR = "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"
 TIMEOUT_S = 30
+MAX_DOWNLOAD_BYTES = 64 << 20  # the largest official .gz file is 26 MB
 
 
 def verify_file(path: Path) -> None:
-    """Check the decompressed content of one official file against its SHA-256."""
-    digest = hashlib.sha256(read_gz(path)).hexdigest()
-    expected = SHA256[path.name.removesuffix(".gz")]
+    """Check the decompressed content of one official file against its SHA-256, streamed: memory stays
+    at one chunk, and decompression stops once the content passes the official size."""
+    name = path.name.removesuffix(".gz")
+    sha = hashlib.sha256()
+    for chunk in gz_chunks(path, SIZES[name]):
+        sha.update(chunk)
+    digest, expected = sha.hexdigest(), SHA256[name]
     if digest != expected:
         raise CnnLstmError(f"{path}: SHA-256 of the decompressed content is {digest}, expected {expected}")
 
@@ -53,12 +65,14 @@ def find_source(configured: str | None) -> Path | None:
 def _download(url: str, dest: Path) -> None:
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
-            payload = response.read()  # at most 26 MB
+            payload = response.read(MAX_DOWNLOAD_BYTES + 1)
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise CnnLstmError(
             f"{url}: download failed ({exc}); offline? install Debian's dataset-fashion-mnist "
             f"or set data.source / ${ENV_VAR} to a folder with the four .gz files"
         ) from None
+    if len(payload) > MAX_DOWNLOAD_BYTES:
+        raise CnnLstmError(f"{url}: more than {MAX_DOWNLOAD_BYTES:,} bytes; not a Fashion-MNIST file")
     dest.write_bytes(payload)  # outside the try: a full disk is not "offline" (atomic_dir names the folder)
 
 

@@ -70,7 +70,7 @@ def evaluate_fold(eval_params: EvalParams, name: str, fold: int, paths: EvalPath
     model, meta = load_model(paths.model_file)
     check_model_file(paths.model_file, meta, name, fold, folds_sha)
     train_seconds = read_train_seconds(paths.train_summary)
-    runtime = resolve_runtime(eval_params.device, eval_params.precision)
+    runtime = resolve_runtime(eval_params.device, eval_params.precision, section="eval")
     batch = eval_params.batch_size
 
     train, test = load_split(paths.raw_dir, "train"), load_split(paths.raw_dir, "t10k")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 import tempfile
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnlstm.core.errors import CnnLstmError, exit_on_error
+from cnnlstm.core.jsonio import read_json
 from cnnlstm.gate.baseline import changed_params, check_folds, check_protocol, load_baseline, write_baseline
 from cnnlstm.gate.compare import (
     Tolerance, compare, format_markdown, format_table, gated_metrics, load_tolerances, verdict,
@@ -81,19 +81,22 @@ def judge(
     summary_file = workdir / SUMMARY
     if not summary_file.is_file():
         raise CnnLstmError(f"{summary_file}: not written by the smoke run; does dvc.yaml have the aggregate stage?")
-    summary = json.loads(summary_file.read_text())
+    summary = read_json(summary_file)  # a truncated or non-JSON file is one line naming it
     now = gated_metrics(summary, tolerances, str(summary_file))
+    folds_sha256 = summary.get("folds_sha256")
+    if not isinstance(folds_sha256, str):
+        raise CnnLstmError(f"{summary_file}: has no folds_sha256; not written by the aggregate stage")
 
     if baseline is None:
         write_baseline(
             baseline_path, now, profile=args.profile, protocol_sha256=protocol,
-            folds_sha256=summary["folds_sha256"], params=params,
+            folds_sha256=folds_sha256, params=params,
         )
         print(f"gate: wrote {baseline_path} ({len(now)} models x {len(tolerances)} metrics)")
         return True
 
     check_protocol(baseline, baseline_path, protocol)
-    check_folds(baseline, baseline_path, summary["folds_sha256"])
+    check_folds(baseline, baseline_path, folds_sha256)
     checks = compare(baseline["models"], now, tolerances)
     changes = changed_params(baseline["params"], params)
     for change in changes:

@@ -35,7 +35,7 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
         baseline = json.loads(path.read_text())
     except FileNotFoundError:
         raise CnnLstmError(f"{path}: baseline file not found; create it with `{UPDATE_HINT}`") from None
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # truncated JSON, or bytes that are not UTF-8 text
         raise CnnLstmError(f"{path}: not valid JSON ({exc})") from None
     keys = {"format", "profile", "protocol_sha256", "folds_sha256", "params", "models"}
     if not isinstance(baseline, dict) or baseline.get("format") != FORMAT or not keys <= set(baseline):
