@@ -19,7 +19,7 @@ def main() -> None:
     studies = load_seed_studies(SEEDS)
     models, comparisons = write_seed_tables(TABLES, studies)
     for study in studies:
-        save(seed_figure(study), PLOTS / f"{study.point}.png")
+        save(seed_figure(study, study.proposed), PLOTS / f"{study.point}.png")
     print(f"{TABLES}/seeds.md: {len(studies)} point(s) ({', '.join(s.point for s in studies)}), "
           f"{len(models)} model rows, {len(comparisons)} comparison rows")
 

@@ -35,7 +35,7 @@ def summary(epochs: int, accuracy: dict[str, float], verdict: str, **kwargs) -> 
     stats = {"mean_diff": diff, "ci95_low": diff - 0.002, "ci95_high": diff + 0.002, "p_ttest": 0.01,
              "p_ttest_holm": 0.02, "p_tost_holm": 0.5, "wins": 8, "folds": 10, "verdict": verdict}
     return {
-        "folds": 10, "conditions": conditions(epochs, **kwargs), "equivalence_margin": 0.005,
+        "folds": 10, "conditions": conditions(epochs, **kwargs), "equivalence_margin": 0.005, "proposed_model": "cnn32_lstm",
         "models": {m: {"cv": {"accuracy": {"mean": a, "std": 0.004}}, "test_ensemble": {"accuracy": a - 0.001},
                        "flops_per_image": FLOPS[m]} for m, a in accuracy.items()},
         "comparisons": {"lstm_vs_cnn": {"cnn32_lstm-vs-cnn32": {"model": "cnn32_lstm", "baseline": "cnn32",
@@ -117,8 +117,9 @@ def test_budget_stage_writes_tables_and_figure(budgets: Path, monkeypatch: pytes
     assert set(frame["point"]) == {"2ep-cpu", "5ep", "10ep", "30ep"}
     assert len(pd.read_csv("reports/budget/budget_comparisons.csv")) == 4
     assert Path("reports/budget/budget.md").read_text().startswith("Budget points:")
-    with Image.open("plots/budget/accuracy_vs_budget.png") as image:
-        assert image.format == "PNG" and min(image.size) > 300
+    for figure in ("accuracy_vs_budget.png", "paired_differences.png"):
+        with Image.open(f"plots/budget/{figure}") as image:
+            assert image.format == "PNG" and min(image.size) > 300
 
 
 def test_an_aggregate_summary_is_a_budget_point(fake_study: Path) -> None:  # noqa: F811 (fixture)

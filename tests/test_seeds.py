@@ -45,7 +45,7 @@ PARAMS = {
 def summary() -> dict:
     return {
         "conditions": conditions(2, augment=False, device="cpu"), "folds_sha256": SHA,
-        "fold_sizes": {"train": 54_000, "heldout": 6_000}, "equivalence_margin": 0.005,
+        "fold_sizes": {"train": 54_000, "heldout": 6_000}, "equivalence_margin": 0.005, "proposed_model": "cnn32_lstm",
         "models": {m: {} for m in ACCURACY},
         "comparisons": {"lstm_vs_cnn": {"cnn32_lstm-vs-cnn32": {"model": "cnn32_lstm", "baseline": "cnn32"}}},
     }

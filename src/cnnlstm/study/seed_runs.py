@@ -33,6 +33,7 @@ class SeedStudy:
     margin: float
     n_train: float
     n_test: float
+    proposed: str  # the proposed model (params model.name), for the figure
 
 
 def _seed_params(folder: Path) -> dict[str, Any]:
@@ -141,7 +142,8 @@ def load_seed_study(point: Path) -> SeedStudy:
         if present:
             pairs[question] = present
     return SeedStudy(point.name, tuple(folders), folds, heldout, pairs, first["conditions"],
-                     first["equivalence_margin"], first["fold_sizes"]["train"], first["fold_sizes"]["heldout"])
+                     first["equivalence_margin"], first["fold_sizes"]["train"], first["fold_sizes"]["heldout"],
+                     first["proposed_model"])
 
 
 def load_seed_studies(folder: Path) -> list[SeedStudy]:
