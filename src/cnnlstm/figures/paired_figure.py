@@ -51,7 +51,7 @@ def paired_figure(rows: list[PairPoint], margin: float, proposed: str) -> plt.Fi
     pairs = list(dict.fromkeys((r.model, r.baseline) for r in rows))
     points = list(dict.fromkeys(r.point for r in rows))
     look = model_styles(list(dict.fromkeys(m for pair in pairs for m in pair)), {}, proposed)
-    fig, axes = plt.subplots(1, len(points), figsize=(3.2 + 3.6 * len(points), max(2.8, 1.2 + 0.5 * len(pairs))),
+    fig, axes = plt.subplots(1, len(points), figsize=(3.0 + 2.6 * len(points), max(2.8, 1.2 + 0.5 * len(pairs))),
                              sharey=True, squeeze=False, layout="constrained")
     y_of = {pair: len(pairs) - 1 - i for i, pair in enumerate(pairs)}  # the first pair on top
     for ax, point in zip(axes[0], points):
