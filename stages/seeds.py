@@ -22,7 +22,9 @@ def main() -> None:
     models, comparisons = write_seed_tables(TABLES, studies, params)
     for study in studies:
         rows = comparisons[comparisons["point"] == study.point]
-        save(seed_figure(study, list(zip(rows["model"], rows["baseline"]))), PLOTS / f"{study.point}.png")
+        save(seed_figure(study, list(zip(rows["model"], rows["baseline"])), params.model["name"],
+                         params.equivalence_margin),
+             PLOTS / f"{study.point}.png")
     print(f"{TABLES}/seeds.md: {len(studies)} point(s) ({', '.join(s.point for s in studies)}), "
           f"{len(models)} model rows, {len(comparisons)} comparison rows")
 

@@ -236,8 +236,9 @@ def test_budget_stage_writes_tables_and_figure(budgets: Path, monkeypatch: pytes
     assert set(frame["point"]) == {"2ep-cpu", "5ep-cpu", "10ep"}
     assert len(pd.read_csv("reports/budget/budget_interactions.csv")) == 1  # the one pair of the two models
     assert Path("reports/budget/budget.md").read_text().startswith("Budget points:")
-    with Image.open("plots/budget/accuracy_vs_budget.png") as image:
-        assert image.format == "PNG" and min(image.size) > 300
+    for figure in ("accuracy_vs_budget.png", "paired_differences.png"):
+        with Image.open(f"plots/budget/{figure}") as image:
+            assert image.format == "PNG" and min(image.size) > 300
 
 
 def test_an_aggregate_summary_is_a_budget_point(fake_study: Path) -> None:  # noqa: F811 (fixture)

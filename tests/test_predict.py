@@ -29,6 +29,7 @@ from cnnlstm.models.registry import build_model
 from cnnlstm.core.runtime import resolve_runtime
 
 from conftest import REPO
+from prediction_records import write_records
 from test_prediction_images import png_header_only
 
 RAW = find_source(None) or REPO / "data" / "raw"  # Fashion-MNIST as a fresh clone finds it
@@ -72,7 +73,8 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
             save_model(root / "models" / "tiny" / f"fold{fold}.pt", "tiny", family, config, model, fold=fold)
     finally:
         torch.set_num_threads(threads)
-    write_json(root / "metrics" / "summary.json", {"best_model": "tiny", "models": {}})
+    write_json(root / "metrics" / "summary.json", {"best_model": "tiny", "folds": 2, "models": {}})
+    write_records(root, "tiny", (0, 1), cv_folds=2)
     (root / "images").mkdir()
     for i, image in enumerate(load_split(RAW, "t10k").images[:N_IMAGES]):
         Image.fromarray(image).save(root / "images" / f"test{i:02d}.png")
@@ -135,8 +137,10 @@ def test_text_output_lists_the_top_classes(in_study: Path, capsys) -> None:
     code, out, _ = predict(capsys, "--model", "tiny", "--top", "2", *pngs()[:3])
     expected = evaluate_stage_probs("models/tiny/fold0.pt", "models/tiny/fold1.pt")[:3]
     lines = out.splitlines()
-    assert code == 0 and lines[0] == "model tiny: ensemble of 2 fold models from models/tiny" and len(lines) == 4
-    for line, path, probs in zip(lines[1:], pngs(), expected):
+    assert code == 0 and lines[0] == "model tiny: ensemble of 2 fold models from models/tiny" and len(lines) == 6
+    assert lines[1] == "  files: fold0.pt, fold1.pt"
+    assert lines[2].startswith("  trained: 2 epochs, batch 128, lr 0.003, no augmentation, bfloat16 on cpu; data: 100%")
+    for line, path, probs in zip(lines[3:], pngs(), expected):
         first, second = np.argsort(-probs)[:2]
         assert line == f"{path}: {CLASSES[first]} {probs[first]:.4f}, {CLASSES[second]} {probs[second]:.4f}"
 
@@ -162,7 +166,7 @@ def test_a_bad_file_is_reported_and_the_others_still_predicted(
     code, out, err = predict(capsys, pngs()[0], str(bad), pngs()[1])
     assert code == 1
     assert err.splitlines() == [err.strip()] and err.startswith(f"error: {bad}:") and words in err
-    assert [line.split(":")[0] for line in out.splitlines()[1:]] == pngs()[:2]
+    assert [line.split(":")[0] for line in out.splitlines()[3:]] == pngs()[:2]
 
 
 def test_json_reports_errors_beside_the_predictions(in_study: Path, capsys, tmp_path: Path) -> None:

@@ -13,8 +13,10 @@ from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.core.inference import predict_logits
 from cnnlstm.core.model_configs import parse_config
 from cnnlstm.models.registry import build_model
-from cnnlstm.prediction.models import load_predictor, resolve_model
+from cnnlstm.prediction.models import Sources, load_predictor, resolve_model
 from cnnlstm.core.runtime import resolve_runtime
+
+from prediction_records import write_records
 
 TINY = {"family": "cnn", "channels": [4, 8], "hidden": 16, "dropout": 0.25}
 CPU = resolve_runtime("cpu", "fp32")
@@ -31,26 +33,31 @@ def save_tiny(path: Path, name: str = "tiny", seed: int = 0, spec: dict = TINY) 
 def study(tmp_path: Path) -> Path:
     for fold in (0, 1, 2, 10):  # fold10 sorts after fold2 numerically, not as text
         save_tiny(tmp_path / "models" / "tiny" / f"fold{fold}.pt", seed=fold)
-    write_json(tmp_path / "metrics" / "summary.json", {"best_model": "tiny", "models": {}})
+    write_json(tmp_path / "metrics" / "summary.json", {"best_model": "tiny", "folds": 4, "models": {}})
+    write_records(tmp_path, "tiny", (0, 1, 2, 10), cv_folds=4)
     return tmp_path
 
 
-def load(study: Path, spec: str | None) -> object:
-    return load_predictor(spec, study / "models", study / "metrics" / "summary.json", CPU, study / "pretrained")
+def where(root: Path, summary: str = "metrics/summary.json") -> Sources:
+    return Sources(root / "models", root / "pretrained", root / summary, root / "metrics" / "runs",
+                   root / "logs" / "train", root / "dvc.lock")
+
+
+def load(study: Path, spec: str | None, allow_partial: bool = False, allow_slice: bool = False) -> object:
+    return load_predictor(spec, where(study), CPU, allow_partial, allow_slice)
 
 
 def test_default_is_the_best_models_fold_ensemble(study: Path) -> None:
     shipped = study / "pretrained"
-    name, files, source = resolve_model(None, study / "models", study / "metrics" / "summary.json", shipped)
+    name, files, source, manifest = resolve_model(None, where(study))
     assert name == "tiny" and [f.name for f in files] == ["fold0.pt", "fold1.pt", "fold2.pt", "fold10.pt"]
-    assert source == (study / "models" / "tiny").as_posix()
-    assert resolve_model("tiny", study / "models", study / "nothing.json", shipped) == (name, files, source)
+    assert source == (study / "models" / "tiny").as_posix() and manifest is None and not shipped.exists()
+    assert resolve_model("tiny", where(study, "nothing.json")) == (name, files, source, None)
 
 
 def test_a_path_names_one_file(study: Path) -> None:
     file = study / "models" / "tiny" / "fold1.pt"
-    assert resolve_model(str(file), study / "models", study / "nothing.json", study / "pretrained") == (
-        None, (file,), str(file))
+    assert resolve_model(str(file), where(study, "nothing.json")) == (None, (file,), str(file), None)
 
 
 def test_ensemble_averages_each_models_softmax(study: Path) -> None:
@@ -146,3 +153,46 @@ def test_file_of_another_model_in_the_folder(study: Path) -> None:
 def test_single_file_is_named_by_its_metadata(study: Path) -> None:
     predictor = load(study, str(study / "models" / "tiny" / "fold2.pt"))
     assert predictor.name == "tiny" and len(predictor.models) == 1 and not predictor.models[0].training
+
+
+# Provenance: which files, from which run; the study's model or refused in one line.
+
+def test_the_study_model_is_described_from_its_run_records(study: Path) -> None:
+    provenance = load(study, None).provenance
+    assert provenance.folds == (0, 1, 2, 10) and provenance.cv_folds == 4
+    assert (provenance.cv_subset, provenance.test_subset) == (1.0, 1.0)
+    assert provenance.describe().startswith(
+        "2 epochs, batch 128, lr 0.003, no augmentation, bfloat16 on cpu; data: 100% of the training images "
+        "(cv.subset), 4 of 4 folds, 100% of the test set (eval.test_subset); commit: ")
+
+
+def test_a_partial_ensemble_is_refused_in_one_line_unless_allowed(study: Path) -> None:
+    (study / "models" / "tiny" / "fold10.pt").unlink()  # an interrupted run: 3 of 4 folds trained
+    with pytest.raises(CnnLstmError) as info:
+        load(study, None)
+    assert str(info.value) == (f"{(study / 'models' / 'tiny').as_posix()}: refused, a partial ensemble "
+                               "(3 of 4 fold models); --allow-partial uses it anyway")
+    assert len(load(study, None, allow_partial=True).models) == 3
+
+
+@pytest.mark.parametrize(("subset", "test_subset", "shown"), [(0.05, 1.0, "5% of the training"),
+                                                               (1.0, 0.1, "10% of the test set")])
+def test_a_small_slice_is_refused_in_one_line_unless_allowed(study: Path, subset, test_subset, shown) -> None:
+    write_records(study, "tiny", (0, 1, 2, 10), cv_folds=4, subset=subset, test_subset=test_subset)
+    with pytest.raises(CnnLstmError) as info:
+        load(study, "tiny")
+    message = str(info.value)
+    assert "refused, not trained on the whole data" in message and shown in message and "\n" not in message
+    assert message.endswith("--allow-slice uses it anyway")
+    assert load(study, "tiny", allow_slice=True).provenance.cv_subset == subset
+
+
+def test_models_without_run_records_are_refused(study: Path) -> None:
+    (study / "metrics" / "runs" / "tiny" / "fold2.json").unlink()  # trained, never evaluated
+    with pytest.raises(CnnLstmError, match="not trained on the whole data .unknown of the training images"):
+        load(study, None)
+
+
+def test_a_file_named_explicitly_is_used_and_described(study: Path) -> None:
+    predictor = load(study, str(study / "models" / "tiny" / "fold1.pt"))
+    assert predictor.provenance.folds == (1,) and predictor.provenance.cv_folds == 4

@@ -15,17 +15,18 @@ from cnnlstm.figures.figures import model_styles  # noqa: E402
 LINESTYLES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dash-dot"}  # one per recipe, in order
 
 
-def budget_figure(table: pd.DataFrame) -> plt.Figure:
-    """`table`: study.budget.budget_table's frame."""
+def budget_figure(table: pd.DataFrame, proposed: str) -> plt.Figure:
+    """`table`: study.budget.budget_table's frame; `proposed`: the proposed model, drawn to stand out."""
     models = list(dict.fromkeys(table["model"]))
-    colors = model_styles(models, {m: m for m in models}, models[0]).colors
+    look = model_styles(models, {m: m for m in models}, proposed)
     styles = {r: list(LINESTYLES)[i % len(LINESTYLES)] for i, r in enumerate(dict.fromkeys(table["recipe"]))}
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), sharey=True)
     for ax, (column, label) in zip(axes, (("epochs", "training epochs"), ("train_flops", "training FLOPs per fold"))):
         for (model, recipe_name), rows in table.groupby(["model", "recipe"], sort=False):
             rows = rows.sort_values(column)
-            ax.errorbar(rows[column], rows["accuracy_mean"] * 100, yerr=rows["accuracy_std"] * 100, marker="o",
-                        linestyle=styles[recipe_name], color=colors[model], capsize=3, label=model)
+            line = look.line(model)
+            ax.errorbar(rows[column], rows["accuracy_mean"] * 100, yerr=rows["accuracy_std"] * 100,
+                        linestyle=styles[recipe_name], capsize=3, **look.marker(model), **line)
         ax.set(xscale="log", xlabel=f"{label} (log scale)")
         ax.xaxis.set_major_formatter(ticker.EngFormatter() if column == "train_flops" else ticker.ScalarFormatter())
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
@@ -34,7 +35,7 @@ def budget_figure(table: pd.DataFrame) -> plt.Figure:
     axes[0].set_ylabel("held-out accuracy (%), mean ± std over folds")
     handles, labels = axes[0].get_legend_handles_labels()
     by_model = dict(zip(labels, handles))  # one entry per model, whatever its recipes
-    axes[0].legend(by_model.values(), by_model.keys(), fontsize=7, loc="lower right")
+    look.embolden(axes[0].legend(by_model.values(), by_model.keys(), fontsize=7, loc="lower right"))
     fig.suptitle("Held-out accuracy against training budget")
     recipes = "\n".join(f"{LINESTYLES[style]} lines: {name}" for name, style in styles.items())
     fig.text(0.5, -0.01, recipes, ha="center", va="top", fontsize=8)

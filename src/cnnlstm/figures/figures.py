@@ -16,16 +16,18 @@ import pandas as pd  # noqa: E402
 
 from cnnlstm.core.atomic import atomic_path  # noqa: E402
 from cnnlstm.data.fashion_mnist import CLASSES  # noqa: E402
+from cnnlstm.figures import palette  # noqa: E402
 
 DPI = 110
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelStyles:
-    """How each model is drawn in every comparison figure: one fixed colour, its display label
-    (study/labels.py), and the proposed model stands out (thick line, star marker, bold label)."""
+    """How each model is drawn in every comparison figure: its colour and marker (figures/palette.py),
+    its display label (study/labels.py); the proposed model stands out (red, star, thick line, bold label)."""
 
-    colors: dict[str, tuple]
+    colors: dict[str, str]
+    markers: dict[str, str]
     labels: dict[str, str]
     proposed: str
 
@@ -38,7 +40,7 @@ class ModelStyles:
     def marker(self, name: str) -> dict:
         """Marker keywords of model `name` for scatter-like plots."""
         strong = name == self.proposed
-        return {"marker": "*" if strong else "o", "markersize": 14 if strong else 6}
+        return {"marker": self.markers[name], "markersize": 14 if strong else 7}
 
     def weight(self, name: str) -> str:
         return "bold" if name == self.proposed else "normal"
@@ -51,9 +53,10 @@ class ModelStyles:
 
 
 def model_styles(models: list[str], labels: dict[str, str], proposed: str) -> ModelStyles:
-    """One fixed colour per model, the same in every figure."""
-    cmap = plt.get_cmap("tab10" if len(models) <= 10 else "tab20")
-    return ModelStyles({name: cmap(i % cmap.N) for i, name in enumerate(models)}, labels, proposed)
+    """Each model's colour and marker from the palette: the same in every figure."""
+    styles = {name: palette.style(name, proposed) for name in models}
+    return ModelStyles({n: s.color for n, s in styles.items()}, {n: s.marker for n, s in styles.items()},
+                       labels, proposed)
 
 
 def save(fig: plt.Figure, path: Path) -> None:
@@ -64,17 +67,16 @@ def save(fig: plt.Figure, path: Path) -> None:
 
 
 def _roc_axes(ax: plt.Axes, title: str) -> None:
-    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="chance")
+    ax.plot([0, 1], [0, 1], color=palette.NEUTRAL, linestyle=":", linewidth=1, label="chance")
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title=title)
     ax.grid(alpha=0.3)
 
 
 def roc_per_class_figure(frame: pd.DataFrame, label: str) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(7, 6))
-    cmap = plt.get_cmap("tab10")
     for k, name in enumerate(CLASSES):
         curve = frame[frame["class"] == name]
-        ax.plot(curve["fpr"], curve["tpr"], color=cmap(k), label=f"{name} (AUROC {curve['auroc'].iloc[0]:.4f})")
+        ax.plot(curve["fpr"], curve["tpr"], color=palette.CLASS_COLORS[k], label=f"{name} (AUROC {curve['auroc'].iloc[0]:.4f})")
     _roc_axes(ax, f"One-vs-rest ROC per class: {label} (fold ensemble, test set)")
     ax.set_xscale("symlog", linthresh=0.01)  # stretches the low false-positive rates where classes differ
     ax.set(xlim=(0, 1), xlabel="false positive rate (linear below 0.01, log above)")
@@ -116,10 +118,10 @@ def _confusion_axes(
 ) -> matplotlib.image.AxesImage:
     """One model's row-normalised confusion matrix in percent on `ax`; `ticks`: (x, y) class names."""
     percent = frame.pivot(index="actual", columns="predicted", values="rate").loc[list(CLASSES), list(CLASSES)] * 100
-    image = ax.imshow(percent.to_numpy(), cmap="Blues", norm=CONFUSION_NORM)
+    image = ax.imshow(percent.to_numpy(), cmap=palette.CONFUSION_CMAP, norm=CONFUSION_NORM)
     for (i, j), value in np.ndenumerate(percent.to_numpy()):
         ax.text(j, i, percent_text(value), ha="center", va="center", fontsize=fontsize,
-                color="white" if CONFUSION_NORM(value) > 0.6 else "black")
+                color=palette.CELL_TEXT[int(CONFUSION_NORM(value) > 0.6)])
     ax.set_xticks(range(len(CLASSES)), CLASSES if ticks[0] else [], rotation=45, ha="right")
     ax.set_yticks(range(len(CLASSES)), CLASSES if ticks[1] else [])
     return image
@@ -135,38 +137,16 @@ def confusion_figure(frame: pd.DataFrame, label: str) -> plt.Figure:
     return fig
 
 
-def confusion_grid_figure(frame: pd.DataFrame, styles: ModelStyles) -> plt.Figure:
-    """Every model's confusion matrix side by side, one shared colour bar; the proposed model's
-    title in bold."""
-    models = list(dict.fromkeys(frame["model"]))
-    columns = min(3, len(models))
-    rows = -(-len(models) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(5.4 * columns, 5.2 * rows), squeeze=False,
-                             layout="constrained")
-    for k, (ax, name) in enumerate(zip(axes.flat, models)):
-        image = _confusion_axes(ax, frame[frame["model"] == name], 6.5,
-                                (k + columns >= len(models), k % columns == 0))
-        ax.set_title(styles.labels[name], fontsize=10, fontweight=styles.weight(name))
-    for ax in axes.flat[len(models):]:
-        ax.set_visible(False)
-    fig.supxlabel("predicted class")
-    fig.supylabel("true class")
-    fig.colorbar(image, ax=axes, label=CONFUSION_BAR_LABEL, shrink=0.6)
-    fig.suptitle("Test-set confusion of every model (fold ensembles), % of each true class")
-    return fig
-
-
 def tsne_figure(frame: pd.DataFrame, styles: ModelStyles) -> plt.Figure:
     models = list(dict.fromkeys(frame["model"]))
     columns = min(3, len(models))
     rows = -(-len(models) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 4.4 * rows), squeeze=False)
-    cmap = plt.get_cmap("tab10")
     for ax, name in zip(axes.flat, models):
         points = frame[frame["model"] == name]
         for k, cls in enumerate(CLASSES):
             chosen = points[points["class"] == cls]
-            ax.scatter(chosen["x"], chosen["y"], s=5, color=cmap(k), label=cls)
+            ax.scatter(chosen["x"], chosen["y"], s=5, color=palette.CLASS_COLORS[k], label=cls)
         ax.set(xlabel="t-SNE 1", ylabel="t-SNE 2", xticks=[], yticks=[])
         ax.set_title(styles.labels[name], fontsize=10, fontweight=styles.weight(name))
     for ax in axes.flat[len(models):]:

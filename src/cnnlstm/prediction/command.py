@@ -16,7 +16,7 @@ from cnnlstm.data.fashion_mnist import CLASSES
 from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.prediction.explain import occlusion_map, saliency_path, save_explanation
 from cnnlstm.prediction.images import DEFAULT_MAX_PIXELS, read_image
-from cnnlstm.prediction.models import Predictor, load_predictor
+from cnnlstm.prediction.models import Predictor, Sources, load_predictor
 from cnnlstm.prediction.preprocess import INVERT_CHOICES, to_fashion_mnist
 from cnnlstm.core.runtime import resolve_runtime
 
@@ -28,10 +28,15 @@ study: by default the best model of metrics/summary.json, as the ensemble of its
 Each picture is made to look like a Fashion-MNIST image first: grayscale, a light background
 inverted, cropped to the object, longest side scaled to 28 pixels, sharpened, centred on 28x28.
 A 28x28 image is only inverted if its background is light: a dataset image is used exactly as it is.
+It says which files it uses and where they came from (recipe, data slice, folds, commit; from the
+run records metrics/runs/ and logs/train/, or pretrained/manifest.json), and refuses an ensemble
+with fewer folds than the study's (an interrupted run) or trained on a slice of the data (a smoke
+or small experiment) unless --allow-partial / --allow-slice accept it.
 
 examples:
   cnnlstm predict shoe.jpg shirt.png
   cnnlstm predict --model cnn32 --top 5 --json photos/*.jpg
+  cnnlstm predict --model cnn32_lstm shirt.png        # the proposed model, shipped too
   cnnlstm predict --model models/cnn32/fold0.pt --invert no --explain scan.png
 """
 
@@ -60,6 +65,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the model shipped with the clone, used when MODELS_DIR has none (default: pretrained)")
     parser.add_argument("--summary", type=Path, default=Path("metrics/summary.json"),
                         help="default: metrics/summary.json")
+    parser.add_argument("--runs-dir", type=Path, default=Path("metrics/runs"),
+                        help="the evaluate stage's run records (data slice; default: metrics/runs)")
+    parser.add_argument("--train-logs", type=Path, default=Path("logs/train"),
+                        help="the train stage's run records (recipe; default: logs/train)")
+    parser.add_argument("--allow-partial", action="store_true",
+                        help="use an ensemble with fewer fold models than the study's folds")
+    parser.add_argument("--allow-slice", action="store_true",
+                        help="use models trained or evaluated on a slice of the data (cv.subset or test_subset < 1)")
     parser.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS,
                         help=f"refuse larger images (default {DEFAULT_MAX_PIXELS})")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA when present")
@@ -97,12 +110,14 @@ def _report(predictor: Predictor, results: list[dict[str, Any]], as_json: bool) 
             print(f"error: {result['error']}", file=sys.stderr)
     if as_json:
         report = {"model": predictor.name, "source": predictor.source, "files": [str(f) for f in predictor.files],
-                  "classes": list(CLASSES), "results": results}
+                  "provenance": predictor.provenance.as_dict(), "classes": list(CLASSES), "results": results}
         print(json.dumps(report, indent=2))
         return
     files = predictor.files
     kind = f"ensemble of {len(files)} fold models" if len(files) > 1 else "one model file"
     print(f"model {predictor.name}: {kind} from {predictor.source}")
+    print(f"  files: {', '.join(f.name for f in files)}")
+    print(f"  trained: {predictor.provenance.describe()}")
     for result in results:
         if "error" not in result:
             print(_text(result))
@@ -113,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         raise CnnLstmError("--device cuda: no CUDA device is available")
     runtime = resolve_runtime(args.device, args.precision)
-    predictor = load_predictor(args.model, args.models_dir, args.summary, runtime, args.shipped_dir)
+    where = Sources(args.models_dir, args.shipped_dir, args.summary, args.runs_dir, args.train_logs, Path("dvc.lock"))
+    predictor = load_predictor(args.model, where, runtime, args.allow_partial, args.allow_slice)
 
     inputs: list[np.ndarray | CnnLstmError] = []  # per file: the (28, 28) uint8 model input, or why not
     for path in args.images:

@@ -4,6 +4,8 @@ Default: the study's best model (metrics/summary.json `best_model`) as the ensem
 fold models, models/<name>/fold*.pt, whose softmax outputs are averaged. Where no trained files
 of that model exist (a fresh clone), the copy shipped with the clone is used: pretrained/<name>/,
 each file checked against the sha256 in pretrained/manifest.json (prediction/shipped.py).
+The user is told which files and where they came from (prediction/provenance.py); a partial
+ensemble or one trained on a slice of the data is refused unless asked for explicitly.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -21,9 +24,21 @@ from cnnlstm.models.checkpoint import load_model
 from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.core.inference import predict_logits
 from cnnlstm.core.runtime import Runtime
+from cnnlstm.prediction.provenance import Provenance, commit_of, from_records
 
 _FOLD_FILE = re.compile(r"fold(\d+)\.pt")
 MANIFEST = "manifest.json"  # in the shipped-model folder
+
+
+@dataclasses.dataclass(frozen=True)
+class Sources:
+    """Where predict looks, relative to the repository root a user runs it from."""
+    models_dir: Path   # trained fold models, models/<name>/fold<k>.pt
+    shipped_dir: Path  # the copy that comes with the clone, pretrained/
+    summary: Path      # metrics/summary.json: best_model, folds
+    runs_dir: Path     # metrics/runs: the evaluate stage's records
+    train_logs: Path   # logs/train: the train stage's records
+    lock: Path         # dvc.lock: which trained files the commit records
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +48,7 @@ class Predictor:
     models: tuple[nn.Module, ...]
     runtime: Runtime
     source: str  # where the files came from, as told to the user
+    provenance: Provenance
 
     def probabilities(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 (N, 28, 28) -> (N, 10) float32: the mean over models of each model's softmax."""
@@ -72,48 +88,97 @@ def fold_files(models_dir: Path, name: str) -> tuple[Path, ...]:
     return files
 
 
-def _checked_shipped(shipped_dir: Path, name: str) -> tuple[Path, ...]:
-    """pretrained/<name>/fold*.pt, each matching the sha256 its manifest records."""
+def read_manifest(shipped_dir: Path) -> dict[str, Any]:
     manifest_path = shipped_dir / MANIFEST
     try:
         manifest = json.loads(manifest_path.read_text())
-        digests = {entry["file"]: entry["sha256"] for entry in manifest["files"]}
+        valid = all(isinstance(e["file"], str) and isinstance(e["sha256"], str) for e in manifest["files"])
     except (OSError, ValueError, KeyError, TypeError):
-        raise CnnLstmError(f"{manifest_path}: missing or not a shipped-model manifest") from None
+        valid = False
+    if not valid:
+        raise CnnLstmError(f"{manifest_path}: missing or not a shipped-model manifest")
+    return manifest
+
+
+def _checked_shipped(shipped_dir: Path, name: str) -> tuple[tuple[Path, ...], dict[str, Any]]:
+    """pretrained/<name>/fold*.pt, each matching the sha256 its manifest records, and the manifest."""
+    manifest = read_manifest(shipped_dir)
+    digests = {entry["file"]: entry["sha256"] for entry in manifest["files"]}
     files = fold_files(shipped_dir, name)
     for path in files:
         recorded = digests.get(f"{name}/{path.name}")
         if recorded != hashlib.sha256(path.read_bytes()).hexdigest():
-            raise CnnLstmError(f"{path}: sha256 differs from {manifest_path} (damaged or replaced)")
-    return files
+            raise CnnLstmError(f"{path}: sha256 differs from {shipped_dir / MANIFEST} (damaged or replaced)")
+    return files, manifest
 
 
-def resolve_model(
-    spec: str | None, models_dir: Path, summary: Path, shipped_dir: Path
-) -> tuple[str | None, tuple[Path, ...], str]:
-    """--model NAME, --model FILE or nothing (the best model) -> (expected name or None, files, source)."""
-    if spec is not None and _is_file_spec(spec):
-        return None, (Path(spec),), str(spec)
-    name = spec if spec is not None else best_model_name(summary)
+def fold_of(path: Path, meta: dict[str, Any]) -> int:
+    """A fold model's fold: from its name fold<k>.pt, else the fold its file records."""
+    match = _FOLD_FILE.fullmatch(path.name)
+    return int(match.group(1)) if match else int(meta.get("fold", -1))
+
+
+def _summary_folds(summary: Path) -> int | None:
     try:
-        return name, fold_files(models_dir, name), (models_dir / name).as_posix()
+        folds = json.loads(summary.read_text()).get("folds")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return folds if isinstance(folds, int) else None
+
+
+def _shipped_provenance(manifest: dict[str, Any], name: str, folds: tuple[int, ...]) -> Provenance:
+    recorded = manifest.get("shipped", {}).get(name, {}).get("provenance")
+    if recorded is not None:
+        return Provenance.from_dict(recorded)
+    return Provenance(folds, None, None, None, None, f"unknown ({MANIFEST} has no provenance record for {name})")
+
+
+def _local_provenance(name: str, files: tuple[Path, ...], metas: list[dict[str, Any]], where: Sources) -> Provenance:
+    folds = tuple(fold_of(f, meta) for f, meta in zip(files, metas))
+    cv_folds = _summary_folds(where.summary)
+    cv_subset, test_subset, recipe = from_records(
+        name, folds, metas[0].get("folds_sha256"), where.runs_dir, where.train_logs, cv_folds)
+    return Provenance(folds, cv_folds, cv_subset, test_subset, recipe, commit_of(files, where.lock))
+
+
+def resolve_model(spec: str | None, where: Sources) -> tuple[str | None, tuple[Path, ...], str, dict[str, Any] | None]:
+    """--model NAME, --model FILE or nothing (the best model) ->
+    (expected name or None, files, source, the shipped manifest if the files are the shipped copy)."""
+    if spec is not None and _is_file_spec(spec):
+        return None, (Path(spec),), str(spec), None
+    name = spec if spec is not None else best_model_name(where.summary)
+    try:
+        return name, fold_files(where.models_dir, name), (where.models_dir / name).as_posix(), None
     except CnnLstmError as no_local:
-        if not (shipped_dir / name).is_dir():
+        if not (where.shipped_dir / name).is_dir():
             raise no_local from None
-    source = f"{(shipped_dir / name).as_posix()}, shipped with the clone (fp16 weights; no trained {models_dir / name} here)"
-    return name, _checked_shipped(shipped_dir, name), source
+    files, manifest = _checked_shipped(where.shipped_dir, name)
+    source = (f"{(where.shipped_dir / name).as_posix()}, shipped with the clone "
+              f"(fp16 weights; no trained {where.models_dir / name} here)")
+    return name, files, source, manifest
 
 
 def load_predictor(
-    spec: str | None, models_dir: Path, summary: Path, runtime: Runtime, shipped_dir: Path
+    spec: str | None, where: Sources, runtime: Runtime, allow_partial: bool, allow_slice: bool
 ) -> Predictor:
-    """Load every file of the chosen model (weights only: torch.load(weights_only=True))."""
-    expected, files, source = resolve_model(spec, models_dir, summary, shipped_dir)
-    models = []
+    """Load every file of the chosen model (weights only: torch.load(weights_only=True)); refuse,
+    in one line, an ensemble that is not the study's model unless allowed. A model FILE named
+    explicitly is what the user asked for: described, never refused."""
+    expected, files, source, manifest = resolve_model(spec, where)
+    models, metas = [], []
     for path in files:
         model, meta = load_model(path)
         name = meta.get("model") or path.stem
         if expected is not None and name != expected:
             raise CnnLstmError(f"{path}: holds model {name!r}, not {expected!r}")
         models.append(model.to(runtime.device))
-    return Predictor(expected or name, files, tuple(models), runtime, source)
+        metas.append(meta)
+    name = expected or name
+    if manifest is not None:
+        provenance = _shipped_provenance(manifest, name, tuple(fold_of(f, m) for f, m in zip(files, metas)))
+    else:
+        provenance = _local_provenance(name, files, metas, where)
+    refusal = provenance.refusal(allow_partial, allow_slice) if expected is not None else None
+    if refusal is not None:
+        raise CnnLstmError(f"{source}: refused, {refusal[0]}; {refusal[1]} uses it anyway")
+    return Predictor(name, files, tuple(models), runtime, source, provenance)

@@ -1,14 +1,18 @@
-"""reports/REPORT.md: the verdict on each research question in words, derived from the numbers in
-metrics/summary.json and the tables; nothing in it is written by hand."""
+"""reports/REPORT.md: a report a supervisor reads in five minutes: the answer and its budget first, then
+methods in brief, results with their figures, what the budget and seed runs change, limitations, and
+where it came from (date, commit, hardware). The conditions every number holds under are stated once.
+Every sentence is derived from metrics/summary.json and the tables; nothing is written by hand."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from cnnlstm.report.findings import budget_finding, seed_finding
 from cnnlstm.study.conditions import budget_phrase, schedule_phrase
 from cnnlstm.study.formatting import format_p
 from cnnlstm.study.questions import PARAM_MATCH_TOLERANCE, QUESTIONS
@@ -62,8 +66,7 @@ def pair_line(entry: dict[str, Any], summary: dict[str, Any]) -> str:
     """One bullet: the pair, its verdict on held-out accuracy with its conditions, and the evidence."""
     stats, margin = entry["accuracy"], summary["equivalence_margin"]
     pair = f"**{entry['model']}** vs **{entry['baseline']}**"
-    return (f"- {pair}, {budget_phrase(summary['conditions'])}: **{verdict_phrase(stats, margin)}**"
-            f"{wilcoxon_note(stats)}: {evidence(stats, margin)}.")
+    return f"- {pair}: **{verdict_phrase(stats, margin)}**{wilcoxon_note(stats)}: {evidence(stats, margin)}."
 
 
 def tally(entries: list[dict[str, Any]]) -> str:
@@ -79,11 +82,7 @@ def lstm_vs_cnn(summary: dict[str, Any]) -> str:
         return "Not answered: no hybrid in the study has a plain CNN with the same convolutions.\n"
     proposed = summary["proposed_model"]
     entries.sort(key=lambda e: e["model"] != proposed)  # the proposed model first
-    lines = [f"Hybrids against their CNN, {budget_phrase(summary['conditions'])}: {tally(entries)}.", ""]
-    if entries[0]["model"] == proposed:
-        lines += [f"The proposed model **{proposed}** against **{entries[0]['baseline']}**: "
-                  f"**{verdict_phrase(entries[0]['accuracy'], summary['equivalence_margin'])}** "
-                  f"{budget_phrase(summary['conditions'])}.", ""]
+    lines = [f"Hybrids against their CNN: {tally(entries)}.", ""]
     return "\n".join(lines + [pair_line(e, summary) for e in entries]) + "\n"
 
 
@@ -97,7 +96,7 @@ def param_matched(summary: dict[str, Any]) -> str:
     params = {name: entry["params"] for name, entry in summary["models"].items()}
     same_convs = {e["model"]: e for e in summary["comparisons"].get("lstm_vs_cnn", {}).values()}
     lines = [f"Hybrids against a plain CNN within {tolerance} of their parameter count (hybrids without one are "
-             f"not in this question), {budget_phrase(summary['conditions'])}: {tally(entries)}.", ""]
+             f"not in this question): {tally(entries)}.", ""]
     for entry in entries:
         model, baseline = entry["model"], entry["baseline"]
         size = (f"  Parameters: hybrid {params[model]:,}, CNN {params[baseline]:,} "
@@ -160,7 +159,7 @@ def vs_reference(summary: dict[str, Any]) -> str:
             word = "not distinguishable from"
         role = "the best hybrid by held-out accuracy" if name == best else "this study's row-LSTM"
         lines.append(
-            f"- **{name}** ({role}), {budget_phrase(summary['conditions'])}: fold ensemble "
+            f"- **{name}** ({role}): fold ensemble "
             f"{test['test_accuracy'] * 100:.2f}% test accuracy (95% CI [{test['ci95_low'] * 100:.2f}, "
             f"{test['ci95_high'] * 100:.2f}]%), **{word}** {figure:.2%} (binomial p {_p_phrase(test['p_binomial'])})."
         )
@@ -171,68 +170,166 @@ def figure(path: Path, report_dir: Path, caption: str) -> str:
     return f"![{caption}]({os.path.relpath(path, report_dir)})\n\n*{caption}*\n"
 
 
-def build_report(summary: dict[str, Any], tables_dir: Path, figures_dir: Path, report_dir: Path) -> str:
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """Where the report reads from, and where it came from."""
+    tables: Path          # reports/tables (aggregate stage)
+    figures: Path         # plots/figures (plots stage)
+    budget: Path          # reports/budget (budget stage)
+    budget_plots: Path    # plots/budget
+    seeds: Path           # reports/seeds (seeds stage)
+    seed_plots: Path      # plots/seeds
+    date: str             # when the report was made (UTC)
+    commit: str           # the code's commit
+
+
+def _proposed_pair(summary: dict[str, Any]) -> dict[str, Any] | None:
+    proposed = summary["proposed_model"]
+    return next((e for e in summary["comparisons"].get("lstm_vs_cnn", {}).values() if e["model"] == proposed), None)
+
+
+def hardware(summary: dict[str, Any], models: pd.DataFrame) -> str:
+    c = summary["conditions"]
+    return (f"trained on {c['train_device']} in {c['train_precision']}, evaluated on {c['eval_device']} in "
+            f"{c['eval_precision']}; timings on {', '.join(sorted(set(models['device'])))} (the runs do not "
+            "record the processor model; `reports/timing/` has the machine of each `make repro`)")
+
+
+def summary_section(summary: dict[str, Any], models: pd.DataFrame, inputs: Inputs) -> str:
+    """The answer with its budget, the best model, and what more epochs and other seeds change."""
+    conditions, margin = summary["conditions"], summary["equivalence_margin"]
+    best, proposed = summary["best_model"], summary["proposed_model"]
+    lines = [f"**Conditions of every number below, unless a line says otherwise: {budget_phrase(conditions)}** "
+             f"({summary['folds']}-fold cross-validation; the recipe under *Methods*).", ""]
+    pair = _proposed_pair(summary)
+    if pair is not None:
+        stats = pair["accuracy"]
+        answer = {BETTER: "improves it", WORSE: "makes it worse", EQUIVALENT: "changes it by less than the margin",
+                  INCONCLUSIVE: "is not shown to improve it"}[stats["verdict"]]
+        lines.append(f"- **Answer: adding an LSTM to the CNN {answer} at this budget.** The proposed **{proposed}** against **{pair['baseline']}**, the CNN with "
+                     f"the same convolutions: **{verdict_phrase(stats, margin)}**, {evidence(stats, margin)}.")
+    def heldout(name: str) -> str:
+        return f"{models.loc[name, 'accuracy_mean'] * 100:.2f} ± {models.loc[name, 'accuracy_std'] * 100:.2f}%"
+
+    lines.append(f"- Best model by held-out accuracy: **{best}**, {heldout(best)} (mean ± std over folds); its fold "
+                 f"ensemble scores {summary['models'][best]['test_ensemble']['accuracy'] * 100:.2f}% on the official "
+                 f"test set. The proposed model: {heldout(proposed)}.")
+    if pair is not None and (inputs.budget / "budget_comparisons.csv").is_file():
+        moved = budget_finding(inputs.budget / "budget_comparisons.csv", proposed, pair["baseline"])
+        if moved is not None:
+            lines.append(f"- {moved}")
+    if pair is not None and (inputs.seeds / "seed_comparisons.csv").is_file():
+        for line in seed_finding(inputs.seeds / "seed_comparisons.csv", proposed, pair["baseline"]):
+            lines.append(f"- Seeds, {line}")
+    lines.append(f"- These are statements about a {conditions['epochs']}-epoch budget, not about converged training "
+                 "(see *Limitations*).")
+    return "## Summary\n\n" + "\n".join(lines)
+
+
+def methods_section(summary: dict[str, Any]) -> str:
+    sizes, margin = summary["fold_sizes"], summary["equivalence_margin"]
+    return (
+        "## Methods in brief\n\n"
+        f"- **Models:** {len(summary['models'])}: plain CNNs, the same CNNs with an LSTM reading the feature map's "
+        f"rows, a BiLSTM2D and a pure row-LSTM; the proposed model is **{summary['proposed_model']}**.\n"
+        f"- **Data:** Fashion-MNIST, {summary['folds']} stratified cross-validation folds (about "
+        f"{sizes['train']:,.0f} training and {sizes['heldout']:,.0f} held-out images each); the "
+        f"{summary['test_images']:,} official test images are used only for each model's fold ensemble (the fold "
+        "models' probabilities averaged).\n"
+        f"- **Training:** {schedule_phrase(summary['conditions'])}; epochs chosen on a validation slice of each "
+        "fold's training part.\n"
+        "- **Statistics:** models are compared on the held-out folds, paired fold by fold, with the corrected "
+        f"resampled t-test of Nadeau & Bengio (2003) at a two-sided level of {ALPHA}, Holm-adjusted within each "
+        "question (the Wilcoxon signed-rank test as a check). **better/worse**: significant; **equivalent**: not, "
+        f"and two one-sided tests place the difference inside ±{margin * 100:.2f} pp, a margin fixed in advance "
+        "(params `study.equivalence_margin`); **inconclusive** otherwise. A non-significant p alone is never read "
+        "as \"no difference\"."
+    )
+
+
+def budget_and_seeds_section(inputs: Inputs, report_dir: Path) -> str:
+    """The budget and seed stages' own reports, as they wrote them, with their figures (a study with
+    neither, e.g. a smoke run in a fresh folder, says so)."""
+    if not (inputs.budget / "budget.md").is_file() and not (inputs.seeds / "seeds.md").is_file():
+        return ("## What more epochs and other seeds change\n\nNo budget or seed points here "
+                "(`metrics/budgets/`, `metrics/seeds/`; docs/budget.md says how they are made).")
+    parts = ["## What more epochs and other seeds change\n\n"
+             "Each budget point is a whole study run of its own (the recipe the same but for the epochs); each "
+             "seed point the same study trained again with other training seeds. Their conditions are given "
+             "with each point."]
+    if (inputs.budget / "budget.md").is_file():
+        parts.append(figure(inputs.budget_plots / "paired_differences.png", report_dir,
+                            "Paired differences in held-out accuracy per budget point: mean and 95% CI, ±margin band"))
+        parts.append(figure(inputs.budget_plots / "accuracy_vs_budget.png", report_dir,
+                            "Held-out accuracy against training epochs and training FLOPs"))
+        parts.append("### Budget points\n\n" + (inputs.budget / "budget.md").read_text())
+    if (inputs.seeds / "seeds.md").is_file():
+        parts.append("### Seed variance\n\n" + (inputs.seeds / "seeds.md").read_text().replace("### ", "#### "))
+    for plot in sorted(inputs.seed_plots.glob("*.png")):
+        parts.append(figure(plot, report_dir, f"{plot.stem}: held-out accuracy per fold at each training seed, "
+                                              "and the paired differences with the ±margin band"))
+    return "\n\n".join(p.rstrip("\n") for p in parts)
+
+
+def limitations_section(summary: dict[str, Any]) -> str:
+    c = summary["conditions"]
+    return (
+        "## Limitations\n\n"
+        f"- **Short budget.** {c['epochs']} epochs{', no augmentation' if not any(c['augment'].values()) else ''}: "
+        "the models were still improving (learning curves), the recurrent ones most; a verdict may change with "
+        "a longer budget, as the budget points show.\n"
+        "- **One training seed** in the main study: a paired difference carries seed noise (the seed variance "
+        "section); a close verdict can flip with the seed.\n"
+        f"- **Hardware.** Trained in {c['train_precision']} on {c['train_device']}: rerun numbers move by "
+        "floating-point kernel differences between CPUs and GPUs (bf16 rounding, other summation orders), "
+        "typically a few tenths of a point per fold, less on means over folds.\n"
+        "- **The reference row-LSTM figure** has no located source; it is compared with test-set numbers only.\n"
+        "- **One data set** (Fashion-MNIST, 28×28 grayscale): nothing here is shown for other images."
+    )
+
+
+def build_report(summary: dict[str, Any], inputs: Inputs, report_dir: Path) -> str:
     """The whole Markdown report; links are relative to `report_dir`."""
+    tables_dir, figs = inputs.tables, inputs.figures
     models = pd.read_csv(tables_dir / "models.csv").set_index("model")
     per_class = pd.read_csv(tables_dir / "per_class.csv")
     best, proposed = summary["best_model"], summary["proposed_model"]
     best_recall = per_class[per_class["model"] == best].set_index("class")["cv_recall"]
     worst = best_recall.idxmin()
-    sizes = summary["fold_sizes"]
-    conditions, margin = summary["conditions"], summary["equivalence_margin"]
-    figs = figures_dir
     sections = [
         "# Does an LSTM reading image rows make a CNN a better Fashion-MNIST classifier?",
-        "*Generated by `dvc repro` (stage `report`) from `metrics/summary.json` and `reports/tables/`; "
-        "do not edit by hand.*",
-        "## Set-up\n\n"
-        f"{len(summary['models'])} models, each trained and evaluated on {summary['folds']} stratified "
-        f"cross-validation folds (about {sizes['train']:,.0f} training and {sizes['heldout']:,.0f} held-out images "
-        f"per fold), then tested on {summary['test_images']:,} images of the official test set as a fold ensemble "
-        f"(the fold models' probabilities averaged). The proposed model is **{proposed}**; the best model by mean "
-        f"held-out accuracy is **{best}**. Models are compared on the held-out folds, paired fold by fold, with "
-        f"the corrected resampled t-test of Nadeau & Bengio (2003), which accounts for the overlap of the folds' "
-        f"training sets (variance × (1/k + n_test/n_train)), at a two-sided level of {ALPHA}; the Wilcoxon "
-        "signed-rank test is shown as a check, d_z is the mean difference over its standard deviation. "
-        "Within each question the p-values of its pairs are Holm-adjusted (raw p shown next to the adjusted "
-        "one); the verdict uses the adjusted corrected t-test: **better** or **worse** when it is "
-        "significant; **equivalent** when it is not and two one-sided tests (TOST, same corrected variance, "
-        f"Holm-adjusted) place the difference inside the equivalence margin of ±{margin * 100:.2f} pp fixed in "
-        "advance (params `study.equivalence_margin`); **inconclusive** otherwise. A non-significant p alone is "
-        "never read as \"no difference\". Std is the sample standard deviation over folds.",
-        f"## Conditions\n\nEvery model was trained the same way: {schedule_phrase(conditions)}. Every verdict "
-        f"below holds **{budget_phrase(conditions)}**; it answers which model is better after "
-        f"{conditions['epochs']} epochs of this schedule, and may change with a longer budget or another "
-        "schedule. How the answers move with the budget (other runs, each with its own conditions): "
-        "[budget/budget.md](budget/budget.md), made by the `budget` stage.",
-        "## Answers",
+        f"*{inputs.date}, code at commit `{inputs.commit}`; {hardware(summary, models)}. Generated by "
+        "`dvc repro` (stage `report`) from `metrics/summary.json` and `reports/`; do not edit by hand.*",
+        summary_section(summary, models, inputs),
+        methods_section(summary),
+        "## Results",
         f"### 1. {TITLES['lstm_vs_cnn']}\n\n{lstm_vs_cnn(summary)}",
+        figure(figs / "paired_differences.png", report_dir,
+               "Paired differences in held-out accuracy, fold by fold (dots), mean and 95% CI (bars), ±margin band"),
         f"### 2. {TITLES['param_matched']}\n\n{param_matched(summary)}",
         f"### 3. {TITLES['bidirectional']}\n\n{bidirectional(summary, models)}",
         f"### 4. {TITLES['vs_row_lstm']}\n\n{vs_row_lstm(summary)}",
         f"### 5. {TITLES['vs_reference']}\n\n{vs_reference(summary)}",
-        f"## Models\n\nAll numbers {budget_phrase(conditions)}. Accuracy, macro-F1, macro AUROC and log loss: "
-        "mean ± std over the held-out folds. "
-        "Test accuracy: the fold ensemble on the official test set. Timings are from the machine that ran "
-        f"the study ({', '.join(sorted(set(models['device'])))}).\n\n"
+        "### Every model\n\nAccuracy, macro-F1, macro AUROC and log loss: mean ± std over the held-out folds. "
+        "Test accuracy: the fold ensemble on the official test set. Timings: the machine that ran the study.\n\n"
         + (tables_dir / "models.md").read_text(),
-        f"## Paired comparisons\n\n{budget_phrase(conditions).capitalize()}. Differences are model − baseline in "
-        "percentage points of held-out accuracy; each p-value raw, Holm-adjusted within the question in brackets. "
-        "`reports/tables/comparisons.csv` also has macro-F1 and macro AUROC.\n\n"
-        + (tables_dir / "comparisons.md").read_text(),
-        "## Recall per class (%, held-out mean over folds)\n\n" + (tables_dir / "per_class.md").read_text(),
-        "## Figures",
-        figure(figs / "roc_worst_class.png", report_dir,
-               f"ROC of the class the best model recalls worst ({worst}), every model (fold ensembles, test set)"),
-        figure(figs / "roc_best_model.png", report_dir, f"One-vs-rest ROC per class of the best model ({best})"),
         figure(figs / "learning_curves.png", report_dir, "Validation accuracy per epoch, mean ± std over folds"),
         figure(figs / "accuracy_vs_cost.png", report_dir,
-               "Held-out accuracy against parameters, FLOPs and training time"),
-        figure(figs / "tsne.png", report_dir, "t-SNE of the penultimate-layer features, coloured by true class"),
+               "Held-out accuracy against parameters, FLOPs and training time (bars: spread over folds, not the "
+               "paired difference)"),
+        figure(figs / "roc_worst_class.png", report_dir,
+               f"ROC of the class the best model recalls worst ({worst}), every model (fold ensembles, test set)"),
         *(figure(figs / "confusion" / f"{name}.png", report_dir, f"Normalised test-set confusion matrix of {name}")
           for name in dict.fromkeys([proposed, best])),
-        "Confusion matrices of every model: "
-        + ", ".join(f"[{name}]({os.path.relpath(figs / 'confusion' / f'{name}.png', report_dir)})"
-                    for name in summary["models"]) + ".\n",
+        budget_and_seeds_section(inputs, report_dir),
+        limitations_section(summary),
+        "## Details",
+        "### Paired comparisons\n\nDifferences are model − baseline in percentage points of held-out accuracy; "
+        "each p-value raw, Holm-adjusted within the question in brackets. `reports/tables/comparisons.csv` also "
+        "has macro-F1 and macro AUROC.\n\n" + (tables_dir / "comparisons.md").read_text(),
+        "### Recall per class (%, held-out mean over folds)\n\n" + (tables_dir / "per_class.md").read_text(),
+        figure(figs / "roc_best_model.png", report_dir, f"One-vs-rest ROC per class of the best model ({best})"),
+        figure(figs / "tsne.png", report_dir, "t-SNE of the penultimate-layer features of the best and the "
+                                             "proposed model, coloured by true class"),
     ]
     return "\n\n".join(section.rstrip("\n") for section in sections) + "\n"

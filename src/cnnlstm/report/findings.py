@@ -1,0 +1,44 @@
+"""What the budget and seed stages found about the proposed model's question, in sentences for the
+report's summary: read from their tables (reports/budget/budget_comparisons.csv,
+reports/seeds/seed_comparisons.csv), never copied by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from cnnlstm.study.formatting import format_p
+
+
+def _diff(row: pd.Series) -> str:
+    return (f"{row['mean_diff'] * 100:+.2f} pp (95% CI [{row['ci95_low'] * 100:+.2f}, {row['ci95_high'] * 100:+.2f}], "
+            f"Holm p {format_p(row['p_ttest_holm'])})")
+
+
+def budget_finding(comparisons: Path, model: str, baseline: str) -> str | None:
+    """How the `model` − `baseline` verdict moves with the training budget; None without other budgets."""
+    rows = pd.read_csv(comparisons)
+    rows = rows[(rows["model"] == model) & (rows["baseline"] == baseline)].sort_values("epochs")
+    if len(rows) < 2:
+        return None
+    points = "; ".join(f"{r['epochs']} epochs ({r['point']}): **{r['verdict']}**, {_diff(r)}" for _, r in rows.iterrows())
+    return (f"With more epochs (each budget point a whole run, the recipe otherwise the same), "
+            f"{model} − {baseline}: {points}.")
+
+
+def seed_finding(comparisons: Path, model: str, baseline: str) -> list[str]:
+    """Per seed point: the verdict at each training seed and on the folds' seed means."""
+    rows = pd.read_csv(comparisons, dtype={"seed": str})
+    rows = rows[(rows["model"] == model) & (rows["baseline"] == baseline)]
+    lines = []
+    for point, group in rows.groupby("point", sort=False):
+        seeds = group[group["seed"] != "mean"]
+        mean = group[group["seed"] == "mean"]
+        verdicts = ", ".join(f"seed {r['seed']} {r['verdict']} ({r['mean_diff'] * 100:+.2f} pp)"
+                             for _, r in seeds.iterrows())
+        line = f"{point}, {len(seeds)} training seeds: {verdicts}"
+        if not mean.empty:
+            line += f"; on each fold's mean over the seeds **{mean.iloc[0]['verdict']}**, {_diff(mean.iloc[0])}"
+        lines.append(line + ".")
+    return lines
