@@ -26,10 +26,11 @@ def main() -> None:
             raw_dir=Path("data/raw"),
             folds=Path("data/folds.npy"),
             model_file=Path(f"models/{run}.pt"),
-            train_summary=Path(f"logs/train/{run}/run.json"),
+            train_summary=Path(f"runs/{run}/run.json"),
+            # all cached (a run-cache entry needs that); stage collect copies the json files into git
             predictions=Path(f"results/{run}.npz"),
-            metrics=Path(f"metrics/runs/{run}.json"),
-            timings=Path(f"metrics/timings/{run}.json"),
+            metrics=Path(f"results/{run}.metrics.json"),
+            timings=Path(f"results/{run}.timings.json"),
         )
         metrics = evaluate_fold(params.eval, args.model, fold, paths)
         held, test = metrics["heldout"], metrics["test"]

@@ -21,7 +21,7 @@ def main() -> None:
         raw_dir=Path("data/raw"),
         folds=Path("data/folds.npy"),
         model_file=Path(f"models/{args.model}/fold{args.fold}.pt"),
-        log_dir=Path(f"logs/train/{args.model}/fold{args.fold}"),
+        log_dir=Path(f"runs/{args.model}/fold{args.fold}"),  # cached; stage collect copies it to logs/train/
         checkpoint=Path(f"checkpoints/{args.model}-fold{args.fold}.pt"),
     )
     summary = train_run(params, args.model, args.fold, paths)

@@ -16,7 +16,7 @@ from cnnlstm.data.folds import file_sha256, fold_indices, load_folds
 from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.models.cost import latency_ms, timed_predict
 from cnnlstm.evaluation.metrics import classification_metrics
-from cnnlstm.evaluation.predictions import Predictions, save_predictions
+from cnnlstm.evaluation.predictions import Predictions, save_predictions, stored
 from cnnlstm.evaluation.sampling import per_class_sample, test_subset
 from cnnlstm.core.inference import predict_logits
 from cnnlstm.core.params import EvalParams
@@ -28,10 +28,10 @@ class EvalPaths:
     raw_dir: Path  # data/raw
     folds: Path  # data/folds.npy
     model_file: Path  # models/<name>/fold<k>.pt
-    train_summary: Path  # logs/train/<name>/fold<k>/run.json (training seconds)
+    train_summary: Path  # runs/<name>/fold<k>/run.json (training seconds)
     predictions: Path  # results/<name>/fold<k>.npz
-    metrics: Path  # metrics/runs/<name>/fold<k>.json
-    timings: Path  # metrics/timings/<name>/fold<k>.json
+    metrics: Path  # results/<name>/fold<k>.metrics.json (collect copies it to metrics/runs/)
+    timings: Path  # results/<name>/fold<k>.timings.json (collect copies it to metrics/timings/)
 
 
 def check_model_file(path: Path, meta: dict[str, Any], name: str, fold: int, folds_sha256: str) -> None:
@@ -84,15 +84,15 @@ def evaluate_fold(eval_params: EvalParams, name: str, fold: int, paths: EvalPath
     predictions = Predictions(
         heldout_index=heldout_idx,
         heldout_labels=train.labels[heldout_idx],
-        heldout_probs=torch.softmax(heldout_logits, dim=1).numpy(),
+        heldout_probs=stored(torch.softmax(heldout_logits, dim=1).numpy()),
         test_index=test_idx,
         test_labels=test.labels[test_idx],
-        test_probs=torch.softmax(test_logits, dim=1).numpy(),
+        test_probs=stored(torch.softmax(test_logits, dim=1).numpy()),
         tsne_index=tsne_idx,
         tsne_labels=test.labels[tsne_idx],
-        tsne_features=predict_logits(
+        tsne_features=stored(predict_logits(
             model, torch.from_numpy(test.images[tsne_idx]), runtime, batch, features=True
-        ).numpy(),
+        ).numpy()),
         folds_sha256=folds_sha,
     )
     source = str(paths.predictions)
