@@ -32,7 +32,7 @@ def main() -> None:
             metrics=Path(f"results/{run}.metrics.json"),
             timings=Path(f"results/{run}.timings.json"),
         )
-        metrics = evaluate_fold(params.eval, args.model, fold, paths)
+        metrics = evaluate_fold(params.eval, args.model, fold, paths, tsne=fold == params.cv.fold_ids[0])
         held, test = metrics["heldout"], metrics["test"]
         print(f"{paths.metrics}: held-out accuracy {held['accuracy']:.4f}, test accuracy {test['accuracy']:.4f}")
 

@@ -1,89 +1,163 @@
-"""`dvc repro` with study-level progress and a per-stage wall-clock log:
+"""`make repro`: run or continue the study, from git alone, with progress and a per-stage log:
 python -m cnnlstm.timed_repro [dvc repro options]
 
-Before starting it prints how many stages will run and the expected time on a CPU and a GPU;
-while DVC runs it adds "stage k of N" with an ETA for the whole run as each stage starts
-(cnnlstm.study_progress). It streams DVC's output unchanged and writes
-reports/timing/repro-<UTC time>.tsv: one row per stage DVC ran (start, seconds from its
-"Running stage" line to the next stage's or the end), plus a `total` row. The seconds include
-process start-up and DVC's own bookkeeping, which a stage's own timers cannot see. A run that
-resumes an interrupted one writes its own file; the study's time is the sum of the files (stages
-DVC skips cost about nothing).
+First it restores what the default DVC remote (dvcstore/, in git) holds of what dvc.lock records
+(`dvc pull --run-cache`), then prints how many model x fold runs are done, how many are left and the
+expected time on this machine. Then it reproduces the rest with `dvc repro --pull`: a stage seen
+before with the same deps and params (DVC's run-cache, e.g. pushed by another machine) is restored
+instead of rerun; a stage that never ran is run. Each train stage runs as its own `dvc repro` and is
+pushed (`dvc push --run-cache`) as soon as it finishes, so a machine that stops after hours loses at
+most the run in progress; the rest of the pipeline follows in one `dvc repro`. With options (`--force`, targets) it makes a single `dvc repro --pull OPTIONS`.
+
+It streams DVC's output unchanged and writes reports/timing/repro-<UTC time>.tsv: one row per stage
+DVC ran (start, seconds from its "Running stage" line to the next stage's or the end), plus a
+`total` row; its header names the machine and the train epochs, so later runs on the same machine
+kind take their ETA from it (cnnlstm.study_progress).
 """
 
 from __future__ import annotations
 
-import os
-import platform
-import re
 import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TextIO
 
 from cnnlstm.core.errors import CnnLstmError
-from cnnlstm.study_progress import RUNNING, StudyProgress, announce, plan, train_epochs
+from cnnlstm.core.params import load_params
+from cnnlstm.study_progress import (
+    RUNNING, Prior, StudyProgress, describe, kind, machine, measured, read_pipeline, stages_to_run, table_kind,
+    train_epochs,
+)
 
 TIMING_DIR = Path("reports/timing")
 PARAMS = Path("params.yaml")
 FORCE = {"-f", "--force"}
+DATA_STAGE = "split"  # with download before it: what every train stage reads
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def run(args: list[str], timing_dir: Path = TIMING_DIR) -> int:
-    """Run `dvc repro *args`, echo its output with study progress, log each stage's seconds;
-    return DVC's exit code."""
-    try:
-        planned = plan(["dvc"], force=bool(FORCE & set(args)))
-    except CnnLstmError as exc:
-        print(f"timed_repro: {exc}", file=sys.stderr)
-        return 1
-    epochs = train_epochs(PARAMS)
-    print(f"[study] {announce(planned, epochs)}", flush=True)
-    progress = StudyProgress(planned, epochs)
-    timing_dir.mkdir(parents=True, exist_ok=True)
-    log = timing_dir / f"repro-{_now().replace(':', '')}.tsv"
-    stages = 0
-    current: tuple[str, str, float] | None = None  # (stage, started UTC, perf_counter at start)
-    started = time.perf_counter()
-    with subprocess.Popen(
-        ["dvc", "repro", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-    ) as process, log.open("w") as out:
-        out.write(f"# dvc repro {' '.join(args)}\n# machine: {_machine()}\nstage\tstarted_utc\tseconds\n")
+class _Timer:
+    """Echoes DVC's output with study progress and logs each stage's seconds to `out`."""
+
+    def __init__(self, progress: StudyProgress, out: TextIO) -> None:
+        self.progress, self.out = progress, out
+        self.current: tuple[str, str, float] | None = None  # (stage, started UTC, perf_counter at start)
+        self.stages = 0
+
+    def line(self, line: str) -> None:
+        sys.stdout.write(line)
+        note = self.progress.line(line)
+        if note:
+            sys.stdout.write(f"[study] {note}\n")
+        match = RUNNING.match(line)
+        if match:
+            self.close()
+            self.current = (match.group(1), _now(), time.perf_counter())
+            self.stages += 1
+
+    def close(self) -> None:
+        """The running stage ends (the next one started, or DVC exited)."""
+        if self.current:
+            self.out.write(f"{self.current[0]}\t{self.current[1]}\t{time.perf_counter() - self.current[2]:.1f}\n")
+            self.out.flush()  # a killed run still leaves the stages it finished
+        self.current = None
+
+
+def _dvc(args: list[str], timer: _Timer) -> int:
+    with subprocess.Popen(["dvc", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          bufsize=1) as process:
         assert process.stdout is not None
         for line in process.stdout:
-            sys.stdout.write(line)
-            note = progress.line(line)
-            if note:
-                sys.stdout.write(f"[study] {note}\n")
-            match = RUNNING.match(line)
-            if match:
-                now = time.perf_counter()
-                if current:
-                    out.write(f"{current[0]}\t{current[1]}\t{now - current[2]:.1f}\n")
-                    out.flush()  # a killed run still leaves the stages it finished
-                current = (match.group(1), _now(), now)
-                stages += 1
+            timer.line(line)
         code = process.wait()
-        end = time.perf_counter()
-        if current:
-            out.write(f"{current[0]}\t{current[1]}\t{end - current[2]:.1f}\n")
-        out.write(f"total\t\t{end - started:.1f}\n# dvc exit code {code}\n")
-    print(f"{log}: {stages} stages ran in {end - started:.0f}s (dvc exit code {code})")
+    timer.close()
     return code
 
 
-def _machine() -> str:
-    cpu = platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
-        cpu = names[0] if names else cpu
-    return f"{cpu}, {os.cpu_count()} CPUs"
+def has_remote() -> bool:
+    """Whether a default DVC remote is set (the repository's own dvcstore/, or one set with --local)."""
+    result = subprocess.run(["dvc", "config", "core.remote"], capture_output=True, text=True)
+    return result.returncode == 0 and bool(result.stdout.strip())
+
+
+def pull() -> None:
+    """Restore, in one DVC call, every stage output dvc.lock records that the remote holds, with the
+    run-cache entries. Objects the remote lacks are normal (runs not pushed, data/raw): those stages
+    are run, so DVC's complaint about them is not an error here."""
+    result = subprocess.run(["dvc", "pull", "--run-cache", "-q"], capture_output=True, text=True)
+    if result.returncode:
+        print("[study] dvc pull: some outputs are not in the DVC remote; their stages will run", flush=True)
+
+
+def push(timer: _Timer) -> int:
+    """Everything the workspace holds, with its run-cache entries, into the default remote."""
+    result = subprocess.run(["dvc", "push", "--run-cache", "-q"], capture_output=True, text=True)
+    if result.returncode:
+        sys.stdout.write(result.stdout + result.stderr)
+        timer.out.write(f"# dvc push --run-cache failed (exit {result.returncode})\n")
+    return result.returncode
+
+
+def run(args: list[str], timing_dir: Path = TIMING_DIR, targets: list[str] | None = None) -> int:
+    """Reproduce (with `targets`: only those stages and what they need), pushing as it goes;
+    return the first non-zero exit code of DVC, else 0."""
+    remote = has_remote()
+    if remote:
+        pull()
+    # data/raw is not in the store (30 MB any machine downloads): until it is back, `dvc status`
+    # counts every stage after it as changed. It trains nothing, so it comes before the plan.
+    if subprocess.run(["dvc", "repro", "--pull", "-q", DATA_STAGE]).returncode:
+        print(f"timed_repro: dvc repro {DATA_STAGE} failed (output above)", file=sys.stderr)
+        return 1
+    try:
+        status, dag = read_pipeline(["dvc"])
+        params = load_params(PARAMS)
+    except CnnLstmError as exc:
+        print(f"timed_repro: {exc}", file=sys.stderr)
+        return 1
+    planned = stages_to_run(status, dag, force=bool(FORCE & set(args)))
+    if targets is not None:
+        planned = [s for s in planned if s in targets or kind(s) in ("download", "split")]
+    epochs = train_epochs(PARAMS)
+    this_machine = machine()
+    prior = Prior(measured(timing_dir, this_machine, epochs), table_kind(params.train.device, this_machine), epochs)
+    print(f"[study] {describe(dag, planned, prior, this_machine)}", flush=True)
+    if not planned:
+        return 0
+    if targets is None and args:
+        batches = [args]  # the user's own dvc repro options: one run, as asked
+    else:
+        trains = [[s] for s in planned if kind(s) == "train"]
+        batches = trains if targets is not None else [*trains, []]  # [] : the rest of the pipeline
+    timing_dir.mkdir(parents=True, exist_ok=True)
+    log = timing_dir / f"repro-{_now().replace(':', '')}.tsv"
+    started = time.perf_counter()
+    code = 0
+    with log.open("w") as out:
+        out.write(f"# dvc repro --pull {' '.join(args)}\n# machine: {this_machine}\n# train epochs: {epochs:g}\n"
+                  "stage\tstarted_utc\tseconds\n")
+        timer = _Timer(StudyProgress(planned, epochs, prior=prior), out)
+        for batch in batches:
+            ran = timer.stages
+            code = _dvc(["repro", "--pull", *batch], timer)
+            if code == 0 and remote and timer.stages > ran:  # a restored stage is in the store already
+                code = push(timer)
+            if code:
+                break
+        end = time.perf_counter()
+        out.write(f"total\t\t{end - started:.1f}\n# dvc exit code {code}\n")
+    print(f"{log}: {timer.stages} stages ran in {end - started:.0f}s (dvc exit code {code})")
+    if remote:
+        print("[study] pushed to the DVC remote; to continue on another machine from git alone, commit it:\n"
+              "[study]   git add dvc.lock dvcstore && git commit -m 'study: runs so far'"
+              + ("" if code or targets is not None else
+                 "\n[study] and the study's results: git add logs metrics plots reports pretrained"))
+    return code
 
 
 if __name__ == "__main__":

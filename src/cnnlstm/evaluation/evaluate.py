@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from cnnlstm.core.atomic import write_json
@@ -64,8 +65,10 @@ def read_training_schedule(path: Path) -> dict[str, Any]:
     return {key: summary.get(key) for key in TRAINING_KEYS}
 
 
-def evaluate_fold(eval_params: EvalParams, name: str, fold: int, paths: EvalPaths) -> dict[str, Any]:
-    """Write the run's predictions, quality metrics and timings; return the metrics."""
+def evaluate_fold(eval_params: EvalParams, name: str, fold: int, paths: EvalPaths, tsne: bool) -> dict[str, Any]:
+    """Write the run's predictions, quality metrics and timings; return the metrics. With `tsne`, the
+    predictions keep the t-SNE sample's features; the figure uses the first fold's only, and the
+    other folds leave theirs empty (issue 22: the runs travel in git, 0.1-0.5 MB each)."""
     folds_sha = file_sha256(paths.folds)
     model, meta = load_model(paths.model_file)
     check_model_file(paths.model_file, meta, name, fold, folds_sha)
@@ -76,7 +79,7 @@ def evaluate_fold(eval_params: EvalParams, name: str, fold: int, paths: EvalPath
     train, test = load_split(paths.raw_dir, "train"), load_split(paths.raw_dir, "t10k")
     _, heldout_idx = fold_indices(load_folds(paths.folds, len(train.labels)), fold)
     test_idx = test_subset(test.labels, eval_params.test_subset)
-    tsne_idx = per_class_sample(test.labels, eval_params.tsne_per_class)
+    tsne_idx = per_class_sample(test.labels, eval_params.tsne_per_class)[: None if tsne else 0]
 
     model.to(runtime.device)
     heldout_logits = predict_logits(model, torch.from_numpy(train.images[heldout_idx]), runtime, batch)
@@ -92,7 +95,7 @@ def evaluate_fold(eval_params: EvalParams, name: str, fold: int, paths: EvalPath
         tsne_labels=test.labels[tsne_idx],
         tsne_features=stored(predict_logits(
             model, torch.from_numpy(test.images[tsne_idx]), runtime, batch, features=True
-        ).numpy()),
+        ).numpy()) if tsne else np.zeros((0, 0), np.float32),
         folds_sha256=folds_sha,
     )
     source = str(paths.predictions)
