@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"shard: dvc stage list failed (exit {exc.returncode}): {exc.stderr.strip()}", file=sys.stderr)
         return 1
     print(f"[shard {args.k}/{args.n}] {len(mine)} train stages: {' '.join(mine)}", flush=True)
-    code = run([], targets=mine)
+    code = run(mine, rest=False)
     if code == 0:
         print(f"[shard {args.k}/{args.n}] done and pushed. With the in-repo remote, commit only the store "
               "(dvc.lock differs between shards; `make repro` rewrites it): git add dvcstore && git commit")

@@ -128,6 +128,19 @@ def stages_to_run(status: dict[str, object], dag_dot: str, force: bool = False) 
     return [stage for stage in order if stage in chosen] + sorted(chosen - set(order))
 
 
+def needed_by(dag_dot: str, targets: list[str]) -> set[str]:
+    """`targets` and every stage they depend on, transitively (`dvc dag --dot`)."""
+    parents: dict[str, set[str]] = defaultdict(set)
+    for parent, child in EDGE.findall(dag_dot):
+        parents[child].add(parent)
+    needed, frontier = set(targets), list(targets)
+    while frontier:
+        for parent in parents[frontier.pop()] - needed:
+            needed.add(parent)
+            frontier.append(parent)
+    return needed
+
+
 def plan(dvc: list[str], force: bool = False, cwd: Path | None = None, env: dict[str, str] | None = None) -> list[str]:
     """The stages `dvc repro` will run in `cwd`. `dvc` is the command that runs DVC."""
     return stages_to_run(*read_pipeline(dvc, cwd, env), force)
@@ -146,10 +159,10 @@ def read_pipeline(dvc: list[str], cwd: Path | None = None, env: dict[str, str] |
     return json.loads(status_out or "{}"), dag_out
 
 
-def describe(dag_dot: str, planned: list[str], prior: "Prior", where: str) -> str:
-    """Before a run (after `dvc pull`): how many model x fold runs are done, how many are left, and
-    the expected time on this machine."""
-    trains = [stage for stage in NODE.findall(dag_dot) if kind(stage) == "train"]
+def describe(scope: list[str], planned: list[str], prior: "Prior", where: str) -> str:
+    """Before a run (after `dvc pull`): how many model x fold runs of the stages in `scope` are done,
+    how many are left, and the expected time on this machine."""
+    trains = [stage for stage in scope if kind(stage) == "train"]
     left = [stage for stage in planned if kind(stage) == "train"]
     return (
         f"{len(trains) - len(left)} of {len(trains)} model x fold runs done (up to date or restored from the "

@@ -1,5 +1,5 @@
 """`make repro`: run or continue the study, from git alone, with progress and a per-stage log:
-python -m cnnlstm.timed_repro [dvc repro options]
+python -m cnnlstm.timed_repro [STAGE ... | dvc repro options]
 
 First it restores what the default DVC remote (dvcstore/, in git) holds of what dvc.lock records
 (`dvc pull --run-cache`), then prints how many model x fold runs are done, how many are left and the
@@ -7,7 +7,9 @@ expected time on this machine. Then it reproduces the rest with `dvc repro --pul
 before with the same deps and params (DVC's run-cache, e.g. pushed by another machine) is restored
 instead of rerun; a stage that never ran is run. Each train stage runs as its own `dvc repro` and is
 pushed (`dvc push --run-cache`) as soon as it finishes, so a machine that stops after hours loses at
-most the run in progress; the rest of the pipeline follows in one `dvc repro`. With options (`--force`, targets) it makes a single `dvc repro --pull OPTIONS`.
+most the run in progress; the rest of the pipeline follows in one `dvc repro`. Given stage names,
+it does this for those stages and what they need; given an option (`--force`), it makes a single
+`dvc repro --pull OPTIONS`.
 
 It streams DVC's output unchanged and writes reports/timing/repro-<UTC time>.tsv: one row per stage
 DVC ran (start, seconds from its "Running stage" line to the next stage's or the end), plus a
@@ -27,7 +29,8 @@ from typing import TextIO
 from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.core.params import load_params
 from cnnlstm.study_progress import (
-    RUNNING, Prior, StudyProgress, describe, kind, machine, measured, read_pipeline, stages_to_run, table_kind,
+    NODE, RUNNING, Prior, StudyProgress, describe, kind, machine, measured, needed_by, read_pipeline, stages_to_run,
+    table_kind,
     train_epochs,
 )
 
@@ -103,9 +106,12 @@ def push(timer: _Timer) -> int:
     return result.returncode
 
 
-def run(args: list[str], timing_dir: Path = TIMING_DIR, targets: list[str] | None = None) -> int:
-    """Reproduce (with `targets`: only those stages and what they need), pushing as it goes;
-    return the first non-zero exit code of DVC, else 0."""
+def run(args: list[str], timing_dir: Path = TIMING_DIR, rest: bool = True) -> int:
+    """Reproduce the pipeline, or with stage names in `args` those stages and what they need, pushing
+    as it goes; return the first non-zero exit code of DVC, else 0. Without `rest`, only the train
+    stages among them (a shard). Any option in `args` makes it one `dvc repro --pull ARGS`."""
+    options = [arg for arg in args if arg.startswith("-")]
+    targets = None if options or not args else args
     remote = has_remote()
     if remote:
         pull()
@@ -121,19 +127,20 @@ def run(args: list[str], timing_dir: Path = TIMING_DIR, targets: list[str] | Non
         print(f"timed_repro: {exc}", file=sys.stderr)
         return 1
     planned = stages_to_run(status, dag, force=bool(FORCE & set(args)))
+    scope = NODE.findall(dag)
     if targets is not None:
-        planned = [s for s in planned if s in targets or kind(s) in ("download", "split")]
+        needed = needed_by(dag, targets)
+        planned, scope = [s for s in planned if s in needed], [s for s in scope if s in needed]
     epochs = train_epochs(PARAMS)
     this_machine = machine()
     prior = Prior(measured(timing_dir, this_machine, epochs), table_kind(params.train.device, this_machine), epochs)
-    print(f"[study] {describe(dag, planned, prior, this_machine)}", flush=True)
+    print(f"[study] {describe(scope, planned, prior, this_machine)}", flush=True)
     if not planned:
         return 0
-    if targets is None and args:
+    if options:
         batches = [args]  # the user's own dvc repro options: one run, as asked
     else:
-        trains = [[s] for s in planned if kind(s) == "train"]
-        batches = trains if targets is not None else [*trains, []]  # [] : the rest of the pipeline
+        batches = [[s] for s in planned if kind(s) == "train"] + ([targets or []] if rest else [])
     timing_dir.mkdir(parents=True, exist_ok=True)
     log = timing_dir / f"repro-{_now().replace(':', '')}.tsv"
     started = time.perf_counter()
@@ -155,7 +162,7 @@ def run(args: list[str], timing_dir: Path = TIMING_DIR, targets: list[str] | Non
     if remote:
         print("[study] pushed to the DVC remote; to continue on another machine from git alone, commit it:\n"
               "[study]   git add dvc.lock dvcstore && git commit -m 'study: runs so far'"
-              + ("" if code or targets is not None else
+              + ("" if code or not rest else
                  "\n[study] and the study's results: git add logs metrics plots reports pretrained"))
     return code
 
