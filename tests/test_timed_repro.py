@@ -61,6 +61,7 @@ def fake_dvc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("cnnlstm.timed_repro.run_cached", lambda stages: set())  # no DVC repository here
     return tmp_path / "calls.log"
 
 
@@ -69,7 +70,7 @@ def test_log_progress_and_dvc_exit_code(tmp_path: Path, fake_dvc: Path, capsys: 
 
     echoed = capsys.readouterr().out
     assert "args: repro --pull --keep-going" in echoed and "didn't change" in echoed
-    assert "[study] 1 of 2 model x fold runs done" in echoed and "1 left" in echoed
+    assert "[study] 1 of 2 model x fold runs done" in echoed and "1 to train" in echoed
     assert "2 stages to run, expected about" in echoed and "(from " in echoed
     assert "[study] stage 1 of 2: train@cnn16-0;" in echoed and "[study] stage 2 of 2: evaluate@cnn16-0;" in echoed
     [log] = (tmp_path / "timing").glob("repro-*.tsv")

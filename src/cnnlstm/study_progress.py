@@ -44,6 +44,7 @@ ESTIMATES: dict[str, dict[str, float]] = {
             "aggregate": 20, "plots": 51, "report": 6, "budget": 8, "seeds": 8, "ship": 6},
 }
 UNKNOWN_KIND_SECONDS = 10.0  # a stage kind the table does not know yet
+RESTORE_SECONDS = 5.0  # a stage restored from the run-cache: a `dvc repro --pull` and a checkout
 TABLE_CPU = {"cpu": "a 2-core CPU without native bf16", "cpu_bf16": "a 2-core CPU with native bf16", "gpu": "one GPU"}
 # Weight of the prior, in stages, against the stages finished so far: the ETA moves smoothly from
 # the prior to this run's own mean instead of jumping with the first stage of each kind.
@@ -159,16 +160,35 @@ def read_pipeline(dvc: list[str], cwd: Path | None = None, env: dict[str, str] |
     return json.loads(status_out or "{}"), dag_out
 
 
-def describe(scope: list[str], planned: list[str], prior: "Prior", where: str) -> str:
+def run_cached(stages: list[str]) -> set[str]:
+    """Those of `stages` whose current deps, params and command have an entry in the local run-cache
+    (after `dvc pull --run-cache`: e.g. pushed by another machine), which `dvc repro --pull` restores
+    instead of running. Asks DVC in-process (its StageCache, dvc pinned in requirements.txt)."""
+    from dvc.repo import Repo  # seconds to import; only `make repro` needs it
+    from dvc.stage.cache import _can_hash
+
+    wanted = set(stages)
+    with Repo() as repo:
+        found = set()
+        for stage in repo.index.stages:
+            if stage.addressing in wanted:
+                stage.save_deps()  # hashes the deps as they are now (DVC's state db makes it quick)
+                if _can_hash(stage) and repo.stage_cache._load(stage):
+                    found.add(stage.addressing)
+    return found
+
+
+def describe(scope: list[str], planned: list[str], cached: set[str], prior: "Prior", where: str) -> str:
     """Before a run (after `dvc pull`): how many model x fold runs of the stages in `scope` are done,
-    how many are left, and the expected time on this machine."""
+    how many the run-cache restores, how many are left to train, and the expected time here."""
     trains = [stage for stage in scope if kind(stage) == "train"]
-    left = [stage for stage in planned if kind(stage) == "train"]
+    left = [stage for stage in planned if kind(stage) == "train" and stage not in cached]
+    seconds = sum(RESTORE_SECONDS if stage in cached else prior.seconds(stage) for stage in planned)
     return (
-        f"{len(trains) - len(left)} of {len(trains)} model x fold runs done (up to date or restored from the "
-        f"DVC remote), {len(left)} left (one another machine pushed is restored, not retrained); "
-        f"{len(planned)} stages to run, expected about {duration(sum(map(prior.seconds, planned)))} "
-        f"on {where} (from {prior.source()})"
+        f"{len(trains) - len(left)} of {len(trains)} model x fold runs done (up to date, restored from the DVC "
+        f"remote, or {len([s for s in planned if s in cached and kind(s) == 'train'])} of them to restore "
+        f"from its run-cache), {len(left)} to train; {len(planned)} stages to run, expected about "
+        f"{duration(seconds)} on {where} (from {prior.source()})"
     )
 
 

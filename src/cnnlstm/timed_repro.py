@@ -29,7 +29,8 @@ from typing import TextIO
 from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.core.params import load_params
 from cnnlstm.study_progress import (
-    NODE, RUNNING, Prior, StudyProgress, describe, kind, machine, measured, needed_by, read_pipeline, stages_to_run,
+    NODE, RUNNING, Prior, StudyProgress, describe, kind, machine, measured, needed_by, read_pipeline, run_cached,
+    stages_to_run,
     table_kind,
     train_epochs,
 )
@@ -134,7 +135,8 @@ def run(args: list[str], timing_dir: Path = TIMING_DIR, rest: bool = True) -> in
     epochs = train_epochs(PARAMS)
     this_machine = machine()
     prior = Prior(measured(timing_dir, this_machine, epochs), table_kind(params.train.device, this_machine), epochs)
-    print(f"[study] {describe(scope, planned, prior, this_machine)}", flush=True)
+    cached = run_cached([s for s in planned if kind(s) == "train"]) if planned and not options else set()
+    print(f"[study] {describe(scope, planned, cached, prior, this_machine)}", flush=True)
     if not planned:
         return 0
     if options:
