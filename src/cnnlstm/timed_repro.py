@@ -30,14 +30,13 @@ from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.core.params import load_params
 from cnnlstm.study_progress import (
     NODE, RUNNING, Prior, StudyProgress, describe, kind, machine, measured, needed_by, read_pipeline, run_cached,
-    stages_to_run,
-    table_kind,
-    train_epochs,
+    stages_to_run, table_kind, train_epochs,
 )
 
 TIMING_DIR = Path("reports/timing")
 PARAMS = Path("params.yaml")
 FORCE = {"-f", "--force"}
+IN_REPO_REMOTE = "store"  # .dvc/config: url ../dvcstore, committed to git
 DATA_STAGE = "split"  # with download before it: what every train stage reads
 
 
@@ -83,10 +82,11 @@ def _dvc(args: list[str], timer: _Timer) -> int:
     return code
 
 
-def has_remote() -> bool:
-    """Whether a default DVC remote is set (the repository's own dvcstore/, or one set with --local)."""
+def default_remote() -> str:
+    """The default DVC remote's name ("store": the repository's own dvcstore/; or one set with
+    --local), "" if there is none."""
     result = subprocess.run(["dvc", "config", "core.remote"], capture_output=True, text=True)
-    return result.returncode == 0 and bool(result.stdout.strip())
+    return result.stdout.strip() if result.returncode == 0 else ""
 
 
 def pull() -> None:
@@ -113,7 +113,7 @@ def run(args: list[str], timing_dir: Path = TIMING_DIR, rest: bool = True) -> in
     stages among them (a shard). Any option in `args` makes it one `dvc repro --pull ARGS`."""
     options = [arg for arg in args if arg.startswith("-")]
     targets = None if options or not args else args
-    remote = has_remote()
+    remote = default_remote()
     if remote:
         pull()
     # data/raw is not in the store (30 MB any machine downloads): until it is back, `dvc status`
@@ -162,8 +162,9 @@ def run(args: list[str], timing_dir: Path = TIMING_DIR, rest: bool = True) -> in
         out.write(f"total\t\t{end - started:.1f}\n# dvc exit code {code}\n")
     print(f"{log}: {timer.stages} stages ran in {end - started:.0f}s (dvc exit code {code})")
     if remote:
-        print("[study] pushed to the DVC remote; to continue on another machine from git alone, commit it:\n"
-              "[study]   git add dvc.lock dvcstore && git commit -m 'study: runs so far'"
+        store = " dvcstore" if remote == IN_REPO_REMOTE else ""
+        print(f"[study] pushed to the DVC remote {remote!r}; to continue on another machine, commit:\n"
+              f"[study]   git add dvc.lock{store} && git commit -m 'study: runs so far'"
               + ("" if code or not rest else
                  "\n[study] and the study's results: git add logs metrics plots reports pretrained"))
     return code
