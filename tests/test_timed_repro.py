@@ -133,3 +133,31 @@ def test_gate_streams_dvc_output_to_its_progress(tmp_path: Path) -> None:
     lines: list[str] = []
     output = dvc(tmp_path, "version", log=tmp_path / "dvc.log", on_line=lines.append)
     assert lines and "".join(lines) == output == (tmp_path / "dvc.log").read_text()
+
+
+def test_the_prior_is_this_machine_kinds_timing_logs_scaled_to_the_epochs(tmp_path: Path) -> None:
+    from cnnlstm.study_progress import Prior, measured
+
+    (tmp_path / "repro-1.tsv").write_text(
+        "# dvc repro --pull \n# machine: cpu X, 2 CPUs, native bf16\n# train epochs: 2\nstage\tstarted_utc\tseconds\n"
+        "train@a-0\t-\t100.0\ntrain@a-1\t-\t120.0\ntrain@a-2\t-\t300.0\nevaluate@a\t-\t30.0\ntotal\t\t550.0\n")
+    (tmp_path / "repro-2.tsv").write_text(  # another machine, and a log without epochs: both ignored
+        "# machine: cpu Y, 2 CPUs, no native bf16\n# train epochs: 2\nstage\tstarted_utc\tseconds\ntrain@a-0\t-\t9.0\n")
+    history = measured(tmp_path, "cpu X, 2 CPUs, native bf16", epochs=30)
+    prior = Prior(history, "cpu_bf16", epochs=30)
+    assert prior.seconds("train@b-0") == 120.0 * 15 and prior.seconds("evaluate_hybrid") == 30.0  # medians
+    assert prior.seconds("aggregate") == ESTIMATES["cpu_bf16"]["aggregate"]  # a kind never timed: the table
+    assert "4 stages timed earlier" in prior.source()
+    assert "table for a 2-core CPU with native bf16" in Prior({}, "cpu_bf16", 30).source()
+
+
+def test_with_a_prior_the_eta_moves_smoothly_from_it() -> None:
+    from cnnlstm.study_progress import PRIOR_WEIGHT, Prior
+
+    now = [0.0]
+    progress = StudyProgress(["train@a-0", "train@a-1"], 1.0, clock=lambda: now[0],
+                             prior=Prior({"train": [100.0]}, "cpu", 1.0))
+    progress.line("Running stage 'train@a-0':")
+    now[0] = 40.0
+    progress.line("Running stage 'train@a-1':")
+    assert progress._estimate("train@a-1") == (40.0 + PRIOR_WEIGHT * 100.0) / (1 + PRIOR_WEIGHT)  # not 40 at once
