@@ -1,13 +1,21 @@
 # Two commands set up everything on a fresh machine:  make repro  (the study)  and  make test.
+# make repro also continues a study from git alone: what dvcstore/ holds is restored, the rest trained
+# and pushed there as it finishes (docs/workflow.md). make shard K=1 N=3: this machine's third.
 VENV   ?= .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: repro test bench dataset
+.PHONY: repro shard test bench dataset setup
+
+# The venv and the data only (a batch job's set-up; repro and test do it themselves).
+setup: $(STAMP) dataset
 
 repro: $(STAMP) dataset
 	python -m cnnlstm.timed_repro
+
+shard: $(STAMP) dataset
+	python -m cnnlstm.shard $(K) $(N)
 
 # One worker per core; the smoke-run tests share one pipeline run, made once (tests/smoke_fixtures.py).
 test: $(STAMP) dataset

@@ -5,7 +5,6 @@ One stage per model rather than per run: the ten folds share one process start-u
 seconds; the study has ten models x ten folds)."""
 
 import argparse
-import contextlib
 from pathlib import Path
 
 from cnnlstm.core.atomic import atomic_dir
@@ -23,25 +22,23 @@ def main() -> None:
     check_devices(params)
     if args.model not in params.all_models:
         raise CnnLstmError(f"unknown model {args.model!r}; known models: {', '.join(params.all_models)}")
-    # Each output folder is swapped in whole once every fold is done: an interrupted or failed run
-    # leaves none of them with some folds new and some old.
-    outputs = [Path(f"{folder}/{args.model}") for folder in ("results", "metrics/runs", "metrics/timings")]
-    with contextlib.ExitStack() as stack:
-        predictions, runs, timings = (stack.enter_context(atomic_dir(folder)) for folder in outputs)
+    # All cached (a run-cache entry needs that; stage collect copies the json files into git), and the
+    # folder is swapped in whole once every fold is done: an interrupted or failed run leaves no mix.
+    with atomic_dir(Path(f"results/{args.model}")) as results:
         for fold in params.cv.fold_ids:
             run = f"{args.model}/fold{fold}"
             paths = EvalPaths(
                 raw_dir=Path("data/raw"),
                 folds=Path("data/folds.npy"),
                 model_file=Path(f"models/{run}.pt"),
-                train_summary=Path(f"logs/train/{run}/run.json"),
-                predictions=predictions / f"fold{fold}.npz",
-                metrics=runs / f"fold{fold}.json",
-                timings=timings / f"fold{fold}.json",
+                train_summary=Path(f"runs/{run}/run.json"),
+                predictions=results / f"fold{fold}.npz",
+                metrics=results / f"fold{fold}.metrics.json",
+                timings=results / f"fold{fold}.timings.json",
             )
-            metrics = evaluate_fold(params.eval, args.model, fold, paths)
+            metrics = evaluate_fold(params.eval, args.model, fold, paths, tsne=fold == params.cv.fold_ids[0])
             held, test = metrics["heldout"], metrics["test"]
-            print(f"metrics/runs/{run}.json: held-out accuracy {held['accuracy']:.4f}, test accuracy {test['accuracy']:.4f}")
+            print(f"results/{run}.metrics.json: held-out accuracy {held['accuracy']:.4f}, test accuracy {test['accuracy']:.4f}")
 
 
 if __name__ == "__main__":

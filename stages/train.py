@@ -19,9 +19,9 @@ def main() -> None:
     check_devices(params)  # eval's too: no model trains for an evaluation that cannot run here
     if args.model not in params.all_models:
         raise CnnLstmError(f"unknown model {args.model!r}; known models: {', '.join(params.all_models)}")
-    log_dir = Path(f"logs/train/{args.model}/fold{args.fold}")
-    # dvclive writes its (git-tracked) folder as training goes: it writes a temporary one, swapped in
-    # whole once the run has succeeded, so a failed or interrupted run leaves no half-written log.
+    log_dir = Path(f"runs/{args.model}/fold{args.fold}")  # cached; stage collect copies it to logs/train/
+    # dvclive writes its folder as training goes: it writes a temporary one, swapped in whole once the
+    # run has succeeded, so a failed or interrupted run leaves no half-written log.
     with atomic_dir(log_dir) as tmp_log_dir:
         paths = RunPaths(
             raw_dir=Path("data/raw"),

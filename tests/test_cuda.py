@@ -72,7 +72,7 @@ def test_train_stage_on_cuda_records_its_step(tmp_path, base_params, cuda_graphs
                            cuda_graphs=cuda_graphs)
     result = run_train(workdir)
     assert result.returncode == 0, result.stderr
-    run = json.loads((workdir / "logs/train/cnn16/fold0/run.json").read_text())
+    run = json.loads((workdir / "runs/cnn16/fold0/run.json").read_text())
     assert run["step"] == ("cuda-graph" if cuda_graphs else "cuda-eager")
     assert run["device"] == "cuda" and run["amp"] == "bfloat16" and run["best_val_acc"] > 0.5
     assert run["layer_dtypes"] and run["rnn_dtype"] is None

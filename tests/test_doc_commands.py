@@ -21,7 +21,7 @@ from conftest import REPO
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 BLOCK = re.compile(r"```(bash|sh|shell|console)\n(.*?)```", re.S)
-SHELL_WORDS = {"for", "do", "done", "if", "then", "fi", "cd", "source", "export", "echo"}
+SHELL_WORDS = {"for", "do", "done", "if", "then", "fi", "cd", "source", "export", "echo", "set"}
 ACTIVATE = "source .venv/bin/activate"
 
 

@@ -16,7 +16,7 @@ from smoke_fixtures import CLONES_GROUP, clone, needs_dataset
 pytestmark = [pytest.mark.slow, needs_dataset]
 QUEUE_TIMEOUT_S = 1200
 PROPOSED_MODEL_AND_DOWNSTREAM = {
-    "train_hybrid@0", "train_hybrid@1", "evaluate_hybrid", "aggregate", "plots", "report",
+    "train_hybrid@0", "train_hybrid@1", "evaluate_hybrid", "collect", "aggregate", "plots", "report",
     "ship",  # its deps include every model file: it reruns whenever one changes
 }
 

@@ -11,10 +11,12 @@ from conftest import REPO
 CACHED = [  # what a new model "new" leaves behind when a later stage fails
     "models/new/fold0.pt", "results/new/fold0.npz", "checkpoints/new-fold0.pt",
     "models/new/.fold1.pt.x1y2z3.tmp", "data/raw/train-images-idx3-ubyte.gz", "data/folds.npy",
+    "runs/new/fold0/run.json", "results/new/fold0.metrics.json",  # cached: they travel through dvcstore/
 ]
 GIT_TRACKED = [
     "logs/train/new/fold0/run.json", "metrics/runs/new/fold0.json", "plots/figures/roc.png",
     "pretrained/new/fold0.pt",  # the shipped model: committed so a fresh clone can predict
+    "dvcstore/files/md5/ab/cdef0123", "dvcstore/runs/ab/abcd/ef01",  # the in-repo DVC remote (docs/workflow.md)
 ]
 
 

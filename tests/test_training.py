@@ -43,8 +43,8 @@ def run_train(workdir: Path, model: str = "cnn16", fold: int = 0, **kwargs) -> s
 
 def outputs(workdir: Path, model: str = "cnn16", fold: int = 0) -> tuple[dict, dict, list[str]]:
     model_obj, _ = load_model(workdir / "models" / model / f"fold{fold}.pt")
-    run = json.loads((workdir / "logs/train" / model / f"fold{fold}" / "run.json").read_text())
-    val_acc = (workdir / "logs/train" / model / f"fold{fold}" / "plots/metrics/val/acc.tsv").read_text().splitlines()
+    run = json.loads((workdir / "runs" / model / f"fold{fold}" / "run.json").read_text())
+    val_acc = (workdir / "runs" / model / f"fold{fold}" / "plots/metrics/val/acc.tsv").read_text().splitlines()
     return model_obj.state_dict(), run, val_acc
 
 

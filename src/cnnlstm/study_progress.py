@@ -8,7 +8,10 @@ next such line (or to the end), as in reports/timing/.
 from __future__ import annotations
 
 import json
+import os
+import platform
 import re
+import shutil
 import statistics
 import subprocess
 import time
@@ -41,6 +44,68 @@ ESTIMATES: dict[str, dict[str, float]] = {
             "aggregate": 20, "plots": 51, "report": 6, "budget": 8, "seeds": 8, "ship": 6},
 }
 UNKNOWN_KIND_SECONDS = 10.0  # a stage kind the table does not know yet
+RESTORE_SECONDS = 5.0  # a stage restored from the run-cache: a `dvc repro --pull` and a checkout
+TABLE_CPU = {"cpu": "a 2-core CPU without native bf16", "cpu_bf16": "a 2-core CPU with native bf16", "gpu": "one GPU"}
+# Weight of the prior, in stages, against the stages finished so far: the ETA moves smoothly from
+# the prior to this run's own mean instead of jumping with the first stage of each kind.
+PRIOR_WEIGHT = 2.0
+TIMING_LOG = re.compile(r"^repro-.*\.tsv$")
+
+
+def machine() -> str:
+    """This machine's CPU as timing logs name it, e.g. "Intel(R) Xeon(R) Processor, 2 CPUs, native bf16"."""
+    cpu, flags = platform.machine(), ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        text = cpuinfo.read_text()
+        names = re.findall(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
+        cpu = names[0] if names else cpu
+        flags = ", native bf16" if re.search(r"\b(avx512_bf16|amx_bf16)\b", text) else ", no native bf16"
+    return f"{cpu}, {os.cpu_count()} CPUs{flags}"
+
+
+def table_kind(device: str, this_machine: str) -> str:
+    """Which ESTIMATES table fits this machine when no timing log of it exists."""
+    if device == "cuda" or (device == "auto" and shutil.which("nvidia-smi")):
+        return "gpu"
+    return "cpu_bf16" if this_machine.endswith(", native bf16") else "cpu"
+
+
+def measured(timing_dir: Path, this_machine: str, epochs: float) -> dict[str, list[float]]:
+    """Seconds per stage kind from earlier timing logs of this same machine kind (reports/timing/),
+    train stages scaled to `epochs`; logs without a `# train epochs:` line cannot be scaled and are skipped."""
+    found: dict[str, list[float]] = defaultdict(list)
+    for log in sorted(timing_dir.glob("repro-*.tsv")) if timing_dir.is_dir() else []:
+        header = dict(line[2:].split(": ", 1) for line in log.read_text().splitlines()
+                      if line.startswith("# ") and ": " in line)
+        if header.get("machine") != this_machine or "train epochs" not in header:
+            continue
+        logged_epochs = float(header["train epochs"])
+        for row in log.read_text().splitlines():
+            parts = row.split("\t")
+            if len(parts) != 3 or parts[0] in ("stage", "total") or row.startswith("#"):
+                continue
+            seconds = float(parts[2])
+            found[kind(parts[0])].append(seconds * epochs / logged_epochs if kind(parts[0]) == "train" else seconds)
+    return dict(found)
+
+
+class Prior:
+    """What a stage should cost on this machine before this run has timed any: the median of this
+    machine kind's timing logs where it has some, else the ESTIMATES table for its kind of CPU."""
+
+    def __init__(self, history: dict[str, list[float]], table: str, epochs: float) -> None:
+        self.history, self.table, self.epochs = history, table, epochs
+
+    def seconds(self, stage: str) -> float:
+        seen = self.history.get(kind(stage))
+        return statistics.median(seen) if seen else prior_seconds(stage, ESTIMATES[self.table], self.epochs)
+
+    def source(self) -> str:
+        timed = sum(map(len, self.history.values()))
+        if timed:
+            return f"{timed} stages timed earlier on this machine kind (reports/timing/)"
+        return f"no timing log of this machine yet: cnnlstm/study_progress.py's table for {TABLE_CPU[self.table]}"
 
 
 def kind(stage: str) -> str:
@@ -64,9 +129,26 @@ def stages_to_run(status: dict[str, object], dag_dot: str, force: bool = False) 
     return [stage for stage in order if stage in chosen] + sorted(chosen - set(order))
 
 
+def needed_by(dag_dot: str, targets: list[str]) -> set[str]:
+    """`targets` and every stage they depend on, transitively (`dvc dag --dot`)."""
+    parents: dict[str, set[str]] = defaultdict(set)
+    for parent, child in EDGE.findall(dag_dot):
+        parents[child].add(parent)
+    needed, frontier = set(targets), list(targets)
+    while frontier:
+        for parent in parents[frontier.pop()] - needed:
+            needed.add(parent)
+            frontier.append(parent)
+    return needed
+
+
 def plan(dvc: list[str], force: bool = False, cwd: Path | None = None, env: dict[str, str] | None = None) -> list[str]:
-    """The stages `dvc repro` will run in `cwd`, asking `dvc status` and `dvc dag` side by side
-    (each costs seconds of DVC start-up). `dvc` is the command that runs DVC."""
+    """The stages `dvc repro` will run in `cwd`. `dvc` is the command that runs DVC."""
+    return stages_to_run(*read_pipeline(dvc, cwd, env), force)
+
+
+def read_pipeline(dvc: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[dict, str]:
+    """(`dvc status --json`, `dvc dag --dot`), asked side by side (each costs seconds of DVC start-up)."""
     def start(*args: str) -> subprocess.Popen:
         return subprocess.Popen([*dvc, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, text=True)
 
@@ -75,7 +157,39 @@ def plan(dvc: list[str], force: bool = False, cwd: Path | None = None, env: dict
     for process in (status, dag):
         if process.returncode:
             raise CnnLstmError(f"{' '.join(process.args)} failed (exit {process.returncode}, output above)")
-    return stages_to_run(json.loads(status_out or "{}"), dag_out, force)
+    return json.loads(status_out or "{}"), dag_out
+
+
+def run_cached(stages: list[str]) -> set[str]:
+    """Those of `stages` whose current deps, params and command have an entry in the local run-cache
+    (after `dvc pull --run-cache`: e.g. pushed by another machine), which `dvc repro --pull` restores
+    instead of running. Asks DVC in-process (its StageCache, dvc pinned in requirements.txt)."""
+    from dvc.repo import Repo  # seconds to import; only `make repro` needs it
+    from dvc.stage.cache import _can_hash
+
+    wanted = set(stages)
+    with Repo() as repo:
+        found = set()
+        for stage in repo.index.stages:
+            if stage.addressing in wanted:
+                stage.save_deps()  # hashes the deps as they are now (DVC's state db makes it quick)
+                if _can_hash(stage) and repo.stage_cache._load(stage):
+                    found.add(stage.addressing)
+    return found
+
+
+def describe(scope: list[str], planned: list[str], cached: set[str], prior: "Prior", where: str) -> str:
+    """Before a run (after `dvc pull`): how many model x fold runs of the stages in `scope` are done,
+    how many the run-cache restores, how many are left to train, and the expected time here."""
+    trains = [stage for stage in scope if kind(stage) == "train"]
+    left = [stage for stage in planned if kind(stage) == "train" and stage not in cached]
+    seconds = sum(RESTORE_SECONDS if stage in cached else prior.seconds(stage) for stage in planned)
+    return (
+        f"{len(trains) - len(left)} of {len(trains)} model x fold runs done (up to date, restored from the DVC "
+        f"remote, or {len([s for s in planned if s in cached and kind(s) == 'train'])} of them to restore "
+        f"from its run-cache), {len(left)} to train; {len(planned)} stages to run, expected about "
+        f"{duration(seconds)} on {where} (from {prior.source()})"
+    )
 
 
 def prior_seconds(stage: str, table: dict[str, float], epochs: float) -> float:
@@ -116,9 +230,11 @@ class StudyProgress:
     the finished stages' mean duration by kind. Kinds not seen yet take the CPU table's estimate,
     scaled by how fast this machine ran the finished stages against that table."""
 
-    def __init__(self, planned: list[str], epochs: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, planned: list[str], epochs: float, clock: Callable[[], float] = time.monotonic,
+                 prior: Prior | None = None) -> None:
         self.planned = planned
         self.epochs = epochs
+        self.prior = prior  # given: each kind's mean is smoothed towards it (PRIOR_WEIGHT)
         self.clock = clock
         self.started_at = clock()
         self.current: tuple[str, float] | None = None
@@ -126,6 +242,8 @@ class StudyProgress:
 
     def _estimate(self, stage: str) -> float:
         same_kind = [s for name, s in self.finished.items() if kind(name) == kind(stage)]
+        if self.prior is not None:
+            return (sum(same_kind) + PRIOR_WEIGHT * self.prior.seconds(stage)) / (len(same_kind) + PRIOR_WEIGHT)
         if same_kind:
             return statistics.mean(same_kind)
         table = ESTIMATES["cpu"]

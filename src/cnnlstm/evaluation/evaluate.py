@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from cnnlstm.core.atomic import write_json
@@ -16,7 +17,7 @@ from cnnlstm.data.folds import file_sha256, fold_indices, load_folds
 from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.models.cost import latency_ms, timed_predict
 from cnnlstm.evaluation.metrics import classification_metrics
-from cnnlstm.evaluation.predictions import Predictions, save_predictions
+from cnnlstm.evaluation.predictions import Predictions, save_predictions, stored
 from cnnlstm.evaluation.sampling import per_class_sample, test_subset
 from cnnlstm.core.inference import predict_logits
 from cnnlstm.core.params import EvalParams
@@ -28,10 +29,10 @@ class EvalPaths:
     raw_dir: Path  # data/raw
     folds: Path  # data/folds.npy
     model_file: Path  # models/<name>/fold<k>.pt
-    train_summary: Path  # logs/train/<name>/fold<k>/run.json (training seconds)
+    train_summary: Path  # runs/<name>/fold<k>/run.json (training seconds)
     predictions: Path  # results/<name>/fold<k>.npz
-    metrics: Path  # metrics/runs/<name>/fold<k>.json
-    timings: Path  # metrics/timings/<name>/fold<k>.json
+    metrics: Path  # results/<name>/fold<k>.metrics.json (collect copies it to metrics/runs/)
+    timings: Path  # results/<name>/fold<k>.timings.json (collect copies it to metrics/timings/)
 
 
 def check_model_file(path: Path, meta: dict[str, Any], name: str, fold: int, folds_sha256: str) -> None:
@@ -64,8 +65,10 @@ def read_training_schedule(path: Path) -> dict[str, Any]:
     return {key: summary.get(key) for key in TRAINING_KEYS}
 
 
-def evaluate_fold(eval_params: EvalParams, name: str, fold: int, paths: EvalPaths) -> dict[str, Any]:
-    """Write the run's predictions, quality metrics and timings; return the metrics."""
+def evaluate_fold(eval_params: EvalParams, name: str, fold: int, paths: EvalPaths, tsne: bool) -> dict[str, Any]:
+    """Write the run's predictions, quality metrics and timings; return the metrics. With `tsne`, the
+    predictions keep the t-SNE sample's features; the figure uses the first fold's only, and the
+    other folds leave theirs empty (issue 22: the runs travel in git, 0.1-0.5 MB each)."""
     folds_sha = file_sha256(paths.folds)
     model, meta = load_model(paths.model_file)
     check_model_file(paths.model_file, meta, name, fold, folds_sha)
@@ -76,7 +79,7 @@ def evaluate_fold(eval_params: EvalParams, name: str, fold: int, paths: EvalPath
     train, test = load_split(paths.raw_dir, "train"), load_split(paths.raw_dir, "t10k")
     _, heldout_idx = fold_indices(load_folds(paths.folds, len(train.labels)), fold)
     test_idx = test_subset(test.labels, eval_params.test_subset)
-    tsne_idx = per_class_sample(test.labels, eval_params.tsne_per_class)
+    tsne_idx = per_class_sample(test.labels, eval_params.tsne_per_class)[: None if tsne else 0]
 
     model.to(runtime.device)
     heldout_logits = predict_logits(model, torch.from_numpy(train.images[heldout_idx]), runtime, batch)
@@ -84,15 +87,15 @@ def evaluate_fold(eval_params: EvalParams, name: str, fold: int, paths: EvalPath
     predictions = Predictions(
         heldout_index=heldout_idx,
         heldout_labels=train.labels[heldout_idx],
-        heldout_probs=torch.softmax(heldout_logits, dim=1).numpy(),
+        heldout_probs=stored(torch.softmax(heldout_logits, dim=1).numpy()),
         test_index=test_idx,
         test_labels=test.labels[test_idx],
-        test_probs=torch.softmax(test_logits, dim=1).numpy(),
+        test_probs=stored(torch.softmax(test_logits, dim=1).numpy()),
         tsne_index=tsne_idx,
         tsne_labels=test.labels[tsne_idx],
-        tsne_features=predict_logits(
+        tsne_features=stored(predict_logits(
             model, torch.from_numpy(test.images[tsne_idx]), runtime, batch, features=True
-        ).numpy(),
+        ).numpy()) if tsne else np.zeros((0, 0), np.float32),
         folds_sha256=folds_sha,
     )
     source = str(paths.predictions)

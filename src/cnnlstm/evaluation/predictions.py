@@ -29,10 +29,20 @@ class Predictions:
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(Predictions))
+# Stored in fp16 (issue 22: the study's runs travel in git); read back as float32. `stored` rounds
+# the same way, so metrics computed at evaluation equal those computed from the file.
+FLOAT_FIELDS = ("heldout_probs", "test_probs", "tsne_features")
+STORED_FLOAT = np.float16
+
+
+def stored(array: np.ndarray) -> np.ndarray:
+    """`array` as it reads back from a predictions file: rounded to fp16, as float32."""
+    return np.asarray(array).astype(STORED_FLOAT).astype(np.float32)
 
 
 def save_predictions(path: str | Path, predictions: Predictions) -> None:
     arrays = {name: np.asarray(getattr(predictions, name)) for name in FIELDS}
+    arrays.update({name: arrays[name].astype(STORED_FLOAT) for name in FLOAT_FIELDS})
     with atomic_path(path) as tmp:
         with tmp.open("wb") as fh:  # a file object: np.savez would append ".npz" to a path
             np.savez_compressed(fh, **arrays)
@@ -50,6 +60,7 @@ def load_predictions(path: str | Path, folds_sha256: str | None = None) -> Predi
             if missing:
                 raise CnnLstmError(f"{path}: not a predictions file (no {missing[0]!r} array)")
             arrays = {name: npz[name] for name in FIELDS}
+            arrays.update({name: arrays[name].astype(np.float32) for name in FLOAT_FIELDS})
     except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError) as exc:
         raise CnnLstmError(f"{path}: unreadable predictions file ({str(exc).splitlines()[0]})") from None
     predictions = Predictions(**{**arrays, "folds_sha256": str(arrays["folds_sha256"])})

@@ -243,12 +243,16 @@ def _check_sums(path: Path, payload: dict[str, Any]) -> None:
 
 
 def save_model(path: str | Path, name: str, family: str, config: Any, model: nn.Module, **meta: Any) -> None:
+    """Floating-point weights are stored as fp16 (issue 22: half the bytes of the study's DVC store
+    in git); load_model's load_state_dict copies them back into the fp32 model."""
+    state = {key: t.half() if t.is_floating_point() else t for key, t in model.state_dict().items()}
     save_torch(path, {
         "format": FORMAT,
         "model": name,
         "family": family,
         "config": dataclasses.asdict(config),
-        "state_dict": model.state_dict(),
+        "state_dict": state,
+        "weights": "fp16",
         **meta,
     })
 
