@@ -8,8 +8,6 @@ next such line (or to the end), as in reports/timing/.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import re
 import shutil
 import statistics
@@ -21,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from cnnlstm.core.errors import CnnLstmError
+from cnnlstm.core.hardware import cpu_name
 from cnnlstm.core.params import load_params
 
 RUNNING = re.compile(r"^Running stage '([^']+)'")
@@ -53,15 +52,8 @@ TIMING_LOG = re.compile(r"^repro-.*\.tsv$")
 
 
 def machine() -> str:
-    """This machine's CPU as timing logs name it, e.g. "Intel(R) Xeon(R) Processor, 2 CPUs, native bf16"."""
-    cpu, flags = platform.machine(), ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        text = cpuinfo.read_text()
-        names = re.findall(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
-        cpu = names[0] if names else cpu
-        flags = ", native bf16" if re.search(r"\b(avx512_bf16|amx_bf16)\b", text) else ", no native bf16"
-    return f"{cpu}, {os.cpu_count()} CPUs{flags}"
+    """This machine's CPU as timing logs name it (core.runtime.cpu_name)."""
+    return cpu_name()
 
 
 def table_kind(device: str, this_machine: str) -> str:

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import torch
 
 from cnnlstm.core.errors import CnnLstmError
+from cnnlstm.core.hardware import cpu_name
 
 
 class Runtime(NamedTuple):
@@ -77,3 +78,8 @@ def resolve_runtime(device: str, precision: str, threads: int = 0, section: str 
         keep_freed_memory()
     use_bf16 = check_precision(section, resolved, precision)
     return Runtime(resolved, torch.bfloat16 if use_bf16 else None)
+
+
+def hardware_name(device: torch.device) -> str:
+    """The GPU's name on CUDA, else the CPU's (cpu_name)."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()

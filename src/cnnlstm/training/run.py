@@ -21,7 +21,7 @@ from cnnlstm.data.fashion_mnist import load_split
 from cnnlstm.data.folds import file_sha256, fold_indices, load_folds
 from cnnlstm.models.registry import build_model
 from cnnlstm.core.params import Params
-from cnnlstm.core.runtime import resolve_runtime
+from cnnlstm.core.runtime import hardware_name, resolve_runtime
 from cnnlstm.training.holdout import stratified_holdout
 from cnnlstm.training.loop import check_learned, check_loss, validate
 from cnnlstm.training.precision import rnn_dtype
@@ -102,7 +102,8 @@ def train_run(params: Params, name: str, fold: int, paths: RunPaths) -> dict[str
         "model": name, "fold": fold, "seed": seed, "folds_sha256": folds_sha,
         "best_epoch": state["best_epoch"], "best_val_acc": state["best_val_acc"], "epochs": tp.epochs,
         "train_seconds": sum(r["epoch_seconds"] for r in state["history"]),
-        "device": runtime.device.type, "amp": str(runtime.amp_dtype).removeprefix("torch.") if runtime.amp_dtype else "fp32",
+        "device": runtime.device.type, "hardware": hardware_name(runtime.device), "threads": torch.get_num_threads(),
+        "amp": str(runtime.amp_dtype).removeprefix("torch.") if runtime.amp_dtype else "fp32",
         "train_images": len(fit_index), "val_images": len(val_index),
         "step": kind, "layer_dtypes": trainer.layer_dtypes, "rnn_dtype": rnn_dtype(trainer.layer_dtypes, model),
         "batch_size": tp.batch_size, "lr": tp.lr, "augment": dataclasses.asdict(tp.augment),
