@@ -181,7 +181,6 @@ def test_committed_shipped_models_are_the_published_best_and_proposed_models_of_
 RAW = find_source(None)
 
 
-@_REGENERATED
 @pytest.mark.skipif(RAW is None, reason="no local Fashion-MNIST copy")
 def test_fresh_clone_classifies_official_test_pngs_with_no_training(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture

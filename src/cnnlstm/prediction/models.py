@@ -126,11 +126,27 @@ def _summary_folds(summary: Path) -> int | None:
     return folds if isinstance(folds, int) else None
 
 
+# A 10-fold study of all 60,000 images trains each fold model on 54,000 less its 5% selection slice.
+WHOLE_DATA_TRAIN_IMAGES = 51_300
+
+
 def _shipped_provenance(manifest: dict[str, Any], name: str, folds: tuple[int, ...]) -> Provenance:
     recorded = manifest.get("shipped", {}).get(name, {}).get("provenance")
     if recorded is not None:
         return Provenance.from_dict(recorded)
+    if manifest.get("model") == name and "conditions" in manifest:
+        return _legacy_provenance(manifest["conditions"], folds)
     return Provenance(folds, None, None, None, None, f"unknown ({MANIFEST} has no provenance record for {name})")
+
+
+def _legacy_provenance(conditions: dict[str, Any], folds: tuple[int, ...]) -> Provenance:
+    """A manifest of the one-model ship stage (before provenance records): it shipped a whole study's
+    fold models with that study's conditions; whole data when its fold models trained on 51,300 images."""
+    recipe = {"epochs": conditions["epochs"], "batch_size": conditions["batch_size"], "lr": conditions["lr"],
+              "augment": conditions["augment"], "amp": conditions["train_precision"], "device": conditions["train_device"]}
+    whole = conditions.get("train_images") == WHOLE_DATA_TRAIN_IMAGES
+    return Provenance(folds, len(folds) if whole else None, 1.0 if whole else None, 1.0 if whole else None, recipe,
+                      f"not recorded ({MANIFEST} of the one-model ship stage)")
 
 
 def _local_provenance(name: str, files: tuple[Path, ...], metas: list[dict[str, Any]], where: Sources) -> Provenance:
