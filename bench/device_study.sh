@@ -139,7 +139,9 @@ pack() {
     echo "# dvc.lock"
     cat dvc.lock 2>/dev/null
   } > "$OUT/timing.txt"
-  tar czf "$OUT/study.tar.gz" params.yaml metrics logs/train reports/REPORT.md reports/tables 2>/dev/null
+  # runs/ and results/*.json: what the stages that ran wrote (logs/train and metrics/ are their git copies,
+  # made by the collect stage only when the whole pipeline ran); no weights or predictions
+  tar czf "$OUT/study.tar.gz" params.yaml metrics logs/train runs results/*/*.json reports/REPORT.md reports/tables 2>/dev/null
   ls -la "$OUT"
   [[ -n ${SCRATCH:-} ]] && rm -rf "$SCRATCH"
   return 0

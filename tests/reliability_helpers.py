@@ -36,7 +36,7 @@ def tiny_run(root: Path, base_params: dict, **train) -> tuple[Params, RunPaths]:
         raw_dir=raw,
         folds=root / "data" / "folds.npy",
         model_file=root / "models" / "cnn16" / "fold0.pt",
-        log_dir=root / "logs" / "train" / "cnn16" / "fold0",
+        log_dir=root / "runs" / "cnn16" / "fold0",  # the train stage's cached output
         checkpoint=root / "checkpoints" / "cnn16-fold0.pt",
     )
     return parse_params(base_params), paths

@@ -31,7 +31,7 @@ def test_device_script_dry_run_packs_every_step(tmp_path):
     rows = (out / "bench-gpu.tsv").read_text().splitlines()
     assert rows[0].startswith("model\t") and rows[1].startswith("cnn16\t") and "error" not in rows[0]
     with tarfile.open(out / "study.tar.gz") as packed:
-        run = json.load(packed.extractfile("logs/train/cnn32_lstm/fold0/run.json"))
-        assert "metrics/runs/cnn32_lstm/fold1.json" in packed.getnames()
+        run = json.load(packed.extractfile("runs/cnn32_lstm/fold0/run.json"))  # trained by this dry run
+        assert "results/cnn32_lstm/fold1.metrics.json" in packed.getnames()
     assert run["step"] == "eager" and run["epochs"] == 1 and run["rnn_dtype"] in ("float32", "bfloat16")
     assert (REPO / "params.yaml").read_text() == params_before  # the study ran in a scratch copy

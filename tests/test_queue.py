@@ -18,6 +18,7 @@ QUEUE_TIMEOUT_S = 1200
 PROPOSED_MODEL_AND_DOWNSTREAM = {
     "train_hybrid@0", "train_hybrid@1", "evaluate_hybrid", "collect", "aggregate", "plots", "report",
     "ship",  # its deps include every model file: it reruns whenever one changes
+    "budget", "seeds",  # the pre-registered families come from every configured model, the proposed one too
 }
 
 

@@ -113,7 +113,7 @@ def test_download_in_a_read_only_checkout(tmp_path, base_params):
 def test_train_in_a_read_only_checkout(tmp_path, base_params):
     tiny_run(tmp_path / "checkout", base_params)
     with read_only(tmp_path / "checkout", tmp_path / "ro") as cwd:
-        assert_one_line(run_stage(cwd, "train.py", "cnn16", "0"), "error: logs/train/cnn16/fold0: cannot write it (")
+        assert_one_line(run_stage(cwd, "train.py", "cnn16", "0"), "error: runs/cnn16/fold0: cannot write it (")
         assert not (cwd / "models").exists()
 
 
@@ -122,7 +122,7 @@ def test_train_in_a_read_only_checkout(tmp_path, base_params):
     ("checkpoints", "200k", False, "checkpoints/cnn16-fold0.pt"),  # torch.save, ~200 KB free
     ("checkpoints", "200k", True, "checkpoints/cnn16-fold0.pt"),  # 0 bytes free
     ("models", "200k", True, "models/cnn16/fold0.pt"),
-    ("logs", "200k", True, "logs/train/cnn16/fold0"),  # dvclive's JSON and TSV files
+    ("runs", "200k", True, "runs/cnn16/fold0"),  # dvclive's JSON and TSV files, run.json
 ])
 def test_disk_full_during_training(tmp_path, base_params, folder, size, fill, named):
     tiny_run(tmp_path, base_params)
@@ -133,7 +133,7 @@ def test_disk_full_during_training(tmp_path, base_params, folder, size, fill, na
         assert errors == [f"error: {named}: cannot write it (No space left on device); nothing was written"]
         assert [p.name for p in (tmp_path / folder).rglob("*") if p.is_file()] == (["filler"] if fill else [])
     assert not (tmp_path / "models" / "cnn16" / "fold0.pt").exists()
-    assert not (tmp_path / "logs" / "train" / "cnn16" / "fold0").exists()
+    assert not (tmp_path / "runs" / "cnn16" / "fold0").exists()
 
 
 @pytest.mark.skipif(not CAN_MOUNT, reason="mounting a small tmpfs needs root or password-less sudo")

@@ -92,12 +92,12 @@ def test_ctrl_c_in_the_train_stage_then_the_rerun_resumes(tmp_path, base_params)
     assert stderr.strip().splitlines()[-1].startswith("error: interrupted by SIGINT")
     assert "Traceback" not in stderr
     assert not (tmp_path / "models" / "cnn16" / "fold0.pt").exists()
-    assert not (tmp_path / "logs" / "train" / "cnn16" / "fold0").exists()
+    assert not (tmp_path / "runs" / "cnn16" / "fold0").exists()
     assert leftovers(tmp_path) == []
     rerun = subprocess.run(command, cwd=tmp_path, env=ENV, text=True, capture_output=True)
     assert rerun.returncode == 0, rerun.stderr
     assert (tmp_path / "models" / "cnn16" / "fold0.pt").is_file()
-    assert (tmp_path / "logs" / "train" / "cnn16" / "fold0" / "metrics.json").read_text().strip() not in ("", "{}")
+    assert (tmp_path / "runs" / "cnn16" / "fold0" / "metrics.json").read_text().strip() not in ("", "{}")
 
 
 def dvc_repo(folder: Path) -> Path:

@@ -28,6 +28,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
+import yaml
+
 from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.core.params import check_devices, load_params
 from cnnlstm.study_progress import (
@@ -37,6 +39,7 @@ from cnnlstm.study_progress import (
 
 TIMING_DIR = Path("reports/timing")
 PARAMS = Path("params.yaml")
+DVC_YAML = Path("dvc.yaml")
 FORCE = {"-f", "--force"}
 IN_REPO_REMOTE = "store"  # .dvc/config: url ../dvcstore, committed to git
 DATA_STAGE = "split"  # with download before it: what every train stage reads
@@ -111,6 +114,14 @@ def _dvc(args: list[str], timer: _Timer, stop: _Stop) -> int:
     return code
 
 
+def _has_data_stage() -> bool:
+    """Whether dvc.yaml declares DATA_STAGE; unreadable, DVC itself will say what is wrong with it."""
+    try:
+        return DATA_STAGE in (yaml.safe_load(DVC_YAML.read_text()) or {}).get("stages", {})
+    except (OSError, yaml.YAMLError, AttributeError):
+        return True
+
+
 def default_remote() -> str:
     """The default DVC remote's name ("store": the repository's own dvcstore/; or one set with
     --local), "" if there is none."""
@@ -169,7 +180,8 @@ def _run(args: list[str], timing_dir: Path, rest: bool, stop: _Stop) -> int:
         return 1
     # data/raw is not in the store (30 MB any machine downloads): until it is back, `dvc status`
     # counts every stage after it as changed. It trains nothing, so it comes before the plan.
-    if subprocess.run(["dvc", "repro", "--pull", "-q", DATA_STAGE]).returncode or stop.signum is not None:
+    if _has_data_stage() and (
+            subprocess.run(["dvc", "repro", "--pull", "-q", DATA_STAGE]).returncode or stop.signum is not None):
         print(f"timed_repro: dvc repro {DATA_STAGE} failed (output above)", file=sys.stderr)
         return 1
     try:
