@@ -4,16 +4,16 @@ what DVC prints."""
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cnnlstm.gate.workspace import dvc
 from cnnlstm.study_progress import ESTIMATES, StudyProgress, announce, prior_seconds, stages_to_run
 from cnnlstm.timed_repro import run
-from conftest import REPO
+from conftest import REPO, machine_params
 
 FAKE_DVC = """#!/bin/sh
 echo "$*" >> calls.log
@@ -59,7 +59,7 @@ def fake_dvc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     dvc.write_text(FAKE_DVC)
     dvc.chmod(dvc.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(machine_params(yaml.safe_load((REPO / "params.yaml").read_text()))))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("cnnlstm.timed_repro.run_cached", lambda stages: set())  # no DVC repository here
     return tmp_path / "calls.log"
