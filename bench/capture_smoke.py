@@ -20,7 +20,7 @@ from cnnlstm.core.errors import CnnLstmError, exit_on_error
 from cnnlstm.core.params import load_params
 from cnnlstm.core.runtime import resolve_runtime
 from cnnlstm.models.registry import build_model
-from cnnlstm.training.graph_safety import NoHostReads
+from cnnlstm.training.graph_safety import NoHostReads, replay_epoch_without_syncs
 from cnnlstm.training.progress import Progress
 from cnnlstm.training.step import TrainStep, train_one_epoch
 
@@ -58,13 +58,7 @@ def main() -> None:
         return
     eager, _ = epoch_loss(params, runtime, images, labels, capture=False)
     captured, trainer = epoch_loss(params, runtime, images, labels, capture=True)
-    torch.cuda.set_sync_debug_mode("error")
-    try:
-        trainer.new_epoch(2)
-        for _ in range(trainer.steps_per_epoch):
-            trainer.graph.replay()
-    finally:
-        torch.cuda.set_sync_debug_mode("default")
+    replay_epoch_without_syncs(trainer, 2)
     if not math.isclose(captured, eager, rel_tol=2e-2):
         raise CnnLstmError(f"capture smoke: captured epoch loss {captured:.4f} != eager {eager:.4f}")
     print(f"capture smoke OK on {torch.cuda.get_device_name()}: loss eager {eager:.4f} captured {captured:.4f}, "

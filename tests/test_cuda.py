@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from cnnlstm.core.runtime import Runtime
+from cnnlstm.training.graph_safety import replay_epoch_without_syncs
 from cnnlstm.training.precision import rnn_dtype
 from cnnlstm.training.progress import Progress
 from cnnlstm.training.step import train_one_epoch
@@ -44,13 +45,7 @@ def test_captured_epoch_never_syncs_with_the_host(base_params):
     params = small_params(base_params, augment={**AUGMENT, "erasing": 0.25})
     trainer = make_trainer(params, "cnn32_lstm", BF16_CUDA, n=2048)
     train_one_epoch(trainer, 1, Progress("t", 2))  # captures
-    torch.cuda.set_sync_debug_mode("error")
-    try:
-        trainer.new_epoch(2)
-        for _ in range(trainer.steps_per_epoch):
-            trainer.graph.replay()
-    finally:
-        torch.cuda.set_sync_debug_mode("default")
+    replay_epoch_without_syncs(trainer, 2)
 
 
 @pytest.mark.parametrize("name", ["cnn32_lstm", "cnn32_bilstm2d", "cnn32"])
