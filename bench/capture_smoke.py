@@ -16,11 +16,12 @@ import time
 
 import torch
 
+from cnnlstm.capture_check import replay_epoch_without_syncs
 from cnnlstm.core.errors import CnnLstmError, exit_on_error
 from cnnlstm.core.params import load_params
 from cnnlstm.core.runtime import resolve_runtime
 from cnnlstm.models.registry import build_model
-from cnnlstm.training.graph_safety import NoHostReads, replay_epoch_without_syncs
+from cnnlstm.training.graph_safety import NoHostReads
 from cnnlstm.training.progress import Progress
 from cnnlstm.training.step import TrainStep, train_one_epoch
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from cnnlstm.core.runtime import Runtime
-from cnnlstm.training.graph_safety import replay_epoch_without_syncs
+from cnnlstm.capture_check import replay_epoch_without_syncs
 from cnnlstm.training.precision import rnn_dtype
 from cnnlstm.training.progress import Progress
 from cnnlstm.training.step import train_one_epoch

@@ -43,15 +43,3 @@ class NoHostReads(TorchDispatchMode):
             raise HostRead(f"host read in a step that must be capturable: {func} by a mask (nonzero)")
         self.ops += 1
         return func(*args, **(kwargs or {}))
-
-
-def replay_epoch_without_syncs(trainer, seed: int) -> None:
-    """Replay one epoch of `trainer`'s captured graph with CUDA's sync debug mode at "error": a kernel
-    that syncs with the host inside it (invisible to NoHostReads) raises."""
-    torch.cuda.set_sync_debug_mode("error")
-    try:
-        trainer.new_epoch(seed)
-        for _ in range(trainer.steps_per_epoch):
-            trainer.graph.replay()
-    finally:
-        torch.cuda.set_sync_debug_mode("default")
