@@ -36,6 +36,8 @@ cpu=$(python -c 'import platform; print(open("/proc/cpuinfo").read().split("mode
 mapfile -t mine < <(priority | awk -v k="$worker" -v n="$workers" '(NR - k) % n == 0')
 # Run-cache entries other machines pushed: their runs are then restored, not retrained.
 dvc pull --run-cache -q >/dev/null 2>&1 || true
+# An edit to the training code or params since the committed runs would retrain all of them.
+python -m cnnlstm.study_drift || exit 1
 trap 'echo "study_queue: stopped; rerun it to continue (finished runs are committed)" >&2; exit 130' INT TERM
 for target in "${mine[@]}"; do
   started=$(date +%s)

@@ -1,0 +1,40 @@
+"""The committed study's runs still match the pipeline: an edit to the training code, the data code
+or the training params would make every committed run retrain (cnnlstm.study_drift)."""
+
+from __future__ import annotations
+
+from conftest import REPO
+
+from cnnlstm.study_drift import changed_deps, committed_entries, drifted_stages, report
+
+ENTRY = {
+    "cmd": "python stages/train.py cnn32 0",
+    "deps": [{"path": "src/cnnlstm/training", "md5": "aaa.dir"}, {"path": "data/raw", "md5": "bbb.dir"}],
+    "params": {"params.yaml": {"train": {"epochs": 30}, "models.cnn32": {"channels": [32, 32]}}},
+}
+PARAMS = {"params.yaml": {"train": {"epochs": 30}, "models.cnn32": {"channels": [32, 32]}}}
+
+
+def test_an_unchanged_stage_has_no_changes_and_a_dep_not_there_yet_is_not_compared() -> None:
+    assert changed_deps(ENTRY, {"src/cnnlstm/training": "aaa.dir", "data/raw": "bbb.dir"}, PARAMS) == []
+    assert changed_deps(ENTRY, {"src/cnnlstm/training": "aaa.dir", "data/raw": None}, PARAMS) == []
+
+
+def test_changed_code_params_and_dep_lists_are_each_named() -> None:
+    edited = {"src/cnnlstm/training": "ccc.dir", "data/raw": "bbb.dir"}
+    assert changed_deps(ENTRY, edited, PARAMS) == ["src/cnnlstm/training"]
+    more_epochs = {"params.yaml": {"train": {"epochs": 31}, "models.cnn32": {"channels": [32, 32]}}}
+    assert changed_deps(ENTRY, {"src/cnnlstm/training": "aaa.dir", "data/raw": "bbb.dir"}, more_epochs) == [
+        "params.yaml:train"]
+    assert changed_deps(ENTRY, {"src/cnnlstm/training": "aaa.dir"}, PARAMS) == ["data/raw"]
+    message = report({"train@cnn32-0": ["src/cnnlstm/training"], "train@cnn32-1": ["src/cnnlstm/training"]})
+    assert "2 stages" in message and "src/cnnlstm/training (2 stages)" in message and "\n" not in message
+
+
+def test_the_committed_study_runs_match_the_code_that_would_continue_it(monkeypatch) -> None:
+    entries = committed_entries(REPO / "dvcstore")
+    trained = [cmd for cmd in entries if cmd.startswith("python stages/train.py")]
+    assert trained, "dvcstore/ holds no committed training runs"
+    monkeypatch.chdir(REPO)  # DVC's Repo() is the working directory's
+    drifted = drifted_stages(REPO / "dvcstore")
+    assert not drifted, report(drifted)
