@@ -8,23 +8,31 @@
 #   scripts/study_queue.sh --list                # the priority order
 #
 # Order (docs/preregistration.md): the primary pair (proposed hybrid and cnn32) fold by fold, then the
-# other main models, then the rest. Worker k of n takes every n-th run from the k-th. A run another
-# machine already pushed is restored by `dvc repro --pull`, not retrained. Afterwards, in one
-# checkout: `make repro` restores every run, writes dvc.lock and the study's results.
+# other main models, then the rest; then the convergence check (the main models at
+# study.convergence_epochs) and the other seeds of study.seeds (the primary pair and cnn32_bilstm,
+# as pre-registered). Those two run as `dvc exp run -S KEY=VALUE`, params.yaml restored afterwards.
+# Worker k of n takes every n-th run from the k-th. A run another machine already pushed is restored
+# by `dvc repro --pull`, not retrained. Afterwards, in one checkout: `make repro` restores every run,
+# writes dvc.lock and the study's results; docs/budget.md keeps the 15-epoch point and the seeds.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 priority() {
-  local models proposed main rest f m
-  proposed=$(python -c 'import yaml; print(yaml.safe_load(open("params.yaml"))["model"]["name"])')
-  mapfile -t main < <(python -c 'import yaml; p = yaml.safe_load(open("params.yaml"))
-print(*[m for m in p["study"]["main_models"] if m != p["model"]["name"]], sep="\n")')
-  mapfile -t rest < <(python -c 'import yaml; p = yaml.safe_load(open("params.yaml"))
-print(*[m for m in p["study"]["models"] if m not in p["study"]["main_models"]], sep="\n")')
-  stage() { if [ "$1" = "$proposed" ]; then echo "train_hybrid@$2"; else echo "train@$1-$2"; fi; }
+  local proposed main rest seeds epochs f m s
+  read_params() { python -c "import yaml; p = yaml.safe_load(open('params.yaml')); $1"; }
+  proposed=$(read_params 'print(p["model"]["name"])')
+  mapfile -t main < <(read_params 'print(*[m for m in p["study"]["main_models"] if m != p["model"]["name"]], sep="\n")')
+  mapfile -t rest < <(read_params 'print(*[m for m in p["study"]["models"] if m not in p["study"]["main_models"]], sep="\n")')
+  mapfile -t seeds < <(read_params 'print(*p["study"]["seeds"][1:], sep="\n")')
+  epochs=$(read_params 'print(p["study"]["convergence_epochs"])')
+  stage() { if [ "$1" = "$proposed" ]; then echo "train_hybrid@$2${3:+ $3}"; else echo "train@$1-$2${3:+ $3}"; fi; }
   for f in 0 1 2 3 4 5 6 7 8 9; do stage "$proposed" $f; stage "${main[0]}" $f; done
   for m in "${main[@]:1}"; do for f in 0 1 2 3 4 5 6 7 8 9; do stage "$m" $f; done; done
   for m in "${rest[@]}"; do for f in 0 1 2 3 4 5 6 7 8 9; do stage "$m" $f; done; done
+  for f in 0 1 2 3 4 5 6 7 8 9; do for m in "$proposed" "${main[@]}"; do stage "$m" $f "train.epochs=$epochs"; done; done
+  for s in "${seeds[@]}"; do
+    for f in 0 1 2 3 4 5 6 7 8 9; do for m in "$proposed" "${main[0]}" cnn32_bilstm; do stage "$m" $f "train.seed=$s"; done; done
+  done
 }
 
 if [ "${1:-}" = "--list" ]; then priority; exit 0; fi
@@ -39,16 +47,21 @@ dvc pull --run-cache -q >/dev/null 2>&1 || true
 # An edit to the training code or params since the committed runs would retrain all of them.
 python -m cnnlstm.study_drift || exit 1
 trap 'echo "study_queue: stopped; rerun it to continue (finished runs are committed)" >&2; exit 130' INT TERM
-for target in "${mine[@]}"; do
+for line in "${mine[@]}"; do
+  read -r target override <<<"$line"
   started=$(date +%s)
-  if ! dvc repro --pull "$target"; then
-    echo "study_queue: $target failed (output above); stopping" >&2; exit 1
-  fi
-  dvc push --run-cache -q || { echo "study_queue: dvc push failed after $target" >&2; exit 1; }
+  if [ -z "$override" ]; then
+    dvc repro --pull "$target"
+  else  # DVC's own parameter override; the clone's params.yaml and dvc.lock stay the study's
+    dvc exp run --pull -S "$override" "$target"; status=$?
+    git checkout -q -- params.yaml dvc.lock
+    (exit $status)
+  fi || { echo "study_queue: $line failed (output above); stopping" >&2; exit 1; }
+  dvc push --run-cache -q || { echo "study_queue: dvc push failed after $line" >&2; exit 1; }
   git add dvcstore
   if ! git diff --cached --quiet; then
-    git commit -q -m "Converged study: $target ($(( $(date +%s) - started )) s on 1 worker of $workers, $cpu)"
-    echo "study_queue: $target committed"
+    git commit -q -m "Converged study: $line ($(( $(date +%s) - started )) s on 1 worker of $workers, $cpu)"
+    echo "study_queue: $line committed"
   fi
 done
 echo "study_queue: worker $worker of $workers done"
