@@ -13,7 +13,8 @@ from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.core.inference import predict_logits
 from cnnlstm.core.model_configs import parse_config
 from cnnlstm.models.registry import build_model
-from cnnlstm.prediction.models import Sources, load_predictor, resolve_model
+from cnnlstm.prediction.models import load_predictor
+from cnnlstm.prediction.selection import Sources, resolve_model
 from cnnlstm.core.runtime import resolve_runtime
 
 from prediction_records import write_records
@@ -44,7 +45,7 @@ def where(root: Path, summary: str = "metrics/summary.json") -> Sources:
 
 
 def load(study: Path, spec: str | None, allow_partial: bool = False, allow_slice: bool = False) -> object:
-    return load_predictor(spec, where(study), CPU, allow_partial, allow_slice)
+    return load_predictor(resolve_model(spec, where(study)), where(study), CPU, allow_partial, allow_slice)
 
 
 def test_default_is_the_best_models_fold_ensemble(study: Path) -> None:

@@ -21,7 +21,8 @@ from cnnlstm.core.runtime import resolve_runtime
 from cnnlstm.data.fashion_mnist import CLASSES, load_split
 from cnnlstm.data.source import find_source
 from cnnlstm.models.checkpoint import load_model
-from cnnlstm.prediction.models import MANIFEST, Sources, load_predictor
+from cnnlstm.prediction.models import load_predictor
+from cnnlstm.prediction.selection import MANIFEST, Sources, resolve_model
 from cnnlstm.prediction.shipped import ship_models
 
 from conftest import REPO
@@ -58,7 +59,7 @@ def ship(root: Path) -> dict:
 def predictor(root: Path, models_dir: str = "models", spec: str | None = None):
     where = Sources(root / models_dir, root / "pretrained", root / "metrics" / "summary.json",
                     root / "metrics" / "runs", root / "logs" / "train", root / "dvc.lock")
-    return load_predictor(spec, where, CPU, False, False)
+    return load_predictor(resolve_model(spec, where), where, CPU, False, False)
 
 
 def test_ships_the_best_and_proposed_models_folds_in_fp16_tied_to_their_sources(study: Path) -> None:

@@ -27,8 +27,8 @@ from cnnlstm.core.atomic import atomic_dir, write_json
 from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.core.jsonio import read_json
 from cnnlstm.models.checkpoint import load_torch, save_torch
-from cnnlstm.prediction.models import MANIFEST, fold_files, fold_of, read_manifest
 from cnnlstm.prediction.provenance import Provenance, from_records, head_commit
+from cnnlstm.prediction.selection import MANIFEST, fold_files, fold_of, read_manifest
 
 
 def _digest(path: Path, algorithm: str) -> str:
