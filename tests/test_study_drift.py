@@ -3,6 +3,8 @@ or the training params would make every committed run retrain (cnnlstm.study_dri
 
 from __future__ import annotations
 
+import subprocess
+
 from conftest import REPO
 
 from cnnlstm.study_drift import changed_deps, committed_entries, drifted_stages, report
@@ -38,3 +40,15 @@ def test_the_committed_study_runs_match_the_code_that_would_continue_it(monkeypa
     monkeypatch.chdir(REPO)  # DVC's Repo() is the working directory's
     drifted = drifted_stages(REPO / "dvcstore")
     assert not drifted, report(drifted)
+
+
+def test_another_stages_output_is_compared_once_it_is_all_there(tmp_path, monkeypatch) -> None:
+    # A fresh clone's models/cnn32/ holds only its .gitignore: not compared (its train stages are).
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--shared", str(REPO), str(clone)], check=True)
+    monkeypatch.chdir(clone)
+    assert "evaluate@cnn32" not in drifted_stages(clone / "dvcstore")
+    # Once every fold file is there, evaluate@cnn32 is judged on them: these are not the trained ones.
+    for fold in range(10):
+        (clone / "models" / "cnn32" / f"fold{fold}.pt").write_bytes(b"not the trained weights")
+    assert drifted_stages(clone / "dvcstore")["evaluate@cnn32"] == ["models/cnn32"]

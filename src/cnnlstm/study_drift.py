@@ -43,11 +43,33 @@ def changed_deps(entry: dict, now: dict[str, str | None], params_now: dict) -> l
     return changed
 
 
-def current_hashes(stage) -> tuple[dict[str, str | None], dict]:
-    """The stage's deps hashes as they are now (None for one not there yet) and its params values."""
+def produced_by_pipeline(repo) -> dict[str, list]:
+    """Every stage output, by path: a dep that is (or holds, or lies in) one is another stage's result."""
+    outs: dict[str, list] = {}
+    for stage in repo.index.stages:
+        for out in stage.outs:
+            outs.setdefault(out.def_path, []).append(out)
+    return outs
+
+
+def outputs_in(path: str, outs: dict[str, list]) -> list:
+    """The pipeline outputs that are `path`, lie under it or hold it."""
+    return [out for out_path, found in outs.items() for out in found
+            if out_path == path or out_path.startswith(path + "/") or path.startswith(out_path + "/")]
+
+
+def current_hashes(stage, outs: dict[str, list]) -> tuple[dict[str, str | None], dict]:
+    """The stage's deps hashes as they are now and its params values. None marks a dep not compared:
+    one not there yet (data/raw before the download stage ran), or another stage's output that is
+    not all there (models/cnn32/ in a fresh clone holds only its .gitignore until the train stages
+    are restored); their producing stages are checked themselves."""
     now: dict[str, str | None] = {}
     for dep in stage.deps:
         if dep in stage.params:
+            continue
+        producers = outputs_in(dep.def_path, outs)
+        if producers and not all(out.exists for out in producers):
+            now[dep.def_path] = None
             continue
         try:
             dep.save()  # hashes the dep as it is now (DVC's state db makes it quick)
@@ -69,10 +91,11 @@ def drifted_stages(store: Path = DEFAULT_STORE) -> dict[str, list[str]]:
     entries = committed_entries(store)
     drifted: dict[str, list[str]] = {}
     with Repo() as repo:
+        outs = produced_by_pipeline(repo)
         for stage in repo.index.stages:
             if stage.cmd not in entries:
                 continue
-            now, params_now = current_hashes(stage)
+            now, params_now = current_hashes(stage, outs)
             changes = min((changed_deps(yaml.safe_load(entry.read_text()), now, params_now)
                            for entry in entries[stage.cmd]), key=len)
             if changes:
