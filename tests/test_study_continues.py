@@ -4,12 +4,15 @@ need the whole study's models). Each test counts the train stages DVC runs ("Run
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from cnnlstm import timed_repro
+from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.gate.profile import profiled_params, write_params
 from cnnlstm.gate.workspace import UP_TO_DATE, copy_repo, dvc, stage_env
 from conftest import REPO
@@ -91,7 +94,18 @@ def test_two_machines_share_a_study_through_a_remote(base: Path, one_machine, tm
     assert UP_TO_DATE in dvc(third, "status", TARGET)
 
 
-def test_a_clone_continues_from_git_alone(base: Path, tmp_path: Path) -> None:
+def cannot_train(monkeypatch: pytest.MonkeyPatch, repo: Path) -> None:
+    """`make repro` in-process in `repo`, on a machine that lacks train.device/precision (a CPU
+    without native bf16 for the study's bf16 runs)."""
+    def refuse(_params) -> None:
+        raise CnnLstmError("params.yaml: train.precision: bf16 requested but this cpu does not support it")
+    monkeypatch.setattr(timed_repro, "check_devices", refuse)
+    monkeypatch.chdir(repo)
+    for name, value in stage_env(repo).items():
+        monkeypatch.setenv(name, value)
+
+
+def test_a_clone_continues_from_git_alone(base: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     never_run = clone(base, tmp_path / "never", share_cache=False)
     assert UP_TO_DATE not in dvc(never_run, "status")  # a pipeline that never ran is not up to date
 
@@ -106,3 +120,18 @@ def test_a_clone_continues_from_git_alone(base: Path, tmp_path: Path) -> None:
     assert "2 of 4 model x fold runs done" in output
     assert trained(output) == TRAIN_STAGES - committed  # none committed retrained, every missing one trained
     assert UP_TO_DATE in dvc(fresh, "status", TARGET)
+
+    # A machine that cannot train: finished runs are restored, even those only the remote's run-cache
+    # records (pushed by another machine, not in this dvc.lock); missing ones are refused in one line.
+    elsewhere = clone(first, tmp_path / "elsewhere", share_cache=False)
+    shutil.copytree(fresh / "dvcstore", elsewhere / "dvcstore", dirs_exist_ok=True)
+    cannot_train(monkeypatch, elsewhere)
+    assert timed_repro.run([TARGET], tmp_path / "timing") == 0
+    output = capsys.readouterr().out
+    assert trained(output) == set() and "4 of 4 model x fold runs done" in output
+    assert UP_TO_DATE in dvc(elsewhere, "status", TARGET)
+    cannot_train(monkeypatch, never_run)
+    assert timed_repro.run([TARGET], tmp_path / "timing") == 1
+    assert capsys.readouterr().err.endswith(
+        "this cpu does not support it; 4 model x fold runs are left to train, which needs a machine that has "
+        "it (the runs already done are restored on any machine)\n")

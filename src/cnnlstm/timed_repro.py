@@ -196,15 +196,17 @@ def _run(args: list[str], timing_dir: Path, rest: bool, stop: _Stop) -> int:
         needed = needed_by(dag, targets)
         planned, scope = [s for s in planned if s in needed], [s for s in scope if s in needed]
     epochs = train_epochs(PARAMS)
-    if any(kind(stage) in ("train", "evaluate") for stage in planned):  # cuda/bf16 this machine lacks
+    cached = run_cached([s for s in planned if kind(s) == "train"]) if planned and not options else set()
+    to_train = [s for s in planned if kind(s) == "train" and s not in cached]
+    if to_train:  # cuda/bf16 this machine lacks; restoring runs and re-analysing needs neither
         try:
             check_devices(params)
         except CnnLstmError as exc:
-            print(f"timed_repro: {exc}", file=sys.stderr)
+            print(f"timed_repro: {exc}; {len(to_train)} model x fold runs are left to train, which needs a "
+                  "machine that has it (the runs already done are restored on any machine)", file=sys.stderr)
             return 1
     this_machine = machine()
     prior = Prior(measured(timing_dir, this_machine, epochs), table_kind(params.train.device, this_machine), epochs)
-    cached = run_cached([s for s in planned if kind(s) == "train"]) if planned and not options else set()
     print(f"[study] {describe(scope, planned, cached, prior, this_machine)}", flush=True)
     if not planned:
         return 0
