@@ -104,6 +104,20 @@ def test_bf16_evaluation_stays_within_bf16_rounding_of_fp32(repo: Path, monkeypa
     assert np.abs(p.test_probs - torch.softmax(logits, 1).numpy()).max() < 0.03
 
 
+def test_runs_trained_in_bf16_are_evaluated_on_a_cpu_without_it(repo, monkeypatch, capsys) -> None:
+    """Evaluation needs eval.* only: train.precision bf16 (the study's) is no reason to refuse here."""
+    monkeypatch.setattr("cnnlstm.core.runtime.cpu_has_bf16", lambda: False)
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    params["train"]["precision"] = "bf16"
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    evaluate(monkeypatch)
+    assert Path(f"results/{MODEL}/fold1.metrics.json").exists()
+    params["eval"]["precision"] = "bf16"
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    shutil.rmtree("results")
+    _expect_error(monkeypatch, capsys, "eval.precision: bf16 requested but this cpu does not support it")
+
+
 def test_quality_metrics_are_bit_identical_between_runs(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     evaluate(monkeypatch)
     first = Path(f"results/{MODEL}/fold0.metrics.json").read_bytes()
