@@ -3,9 +3,8 @@
 from pathlib import Path
 
 from cnnlstm.core.errors import exit_on_error
-from cnnlstm.core.jsonio import read_summary
 from cnnlstm.figures.plots import make_plots
-from cnnlstm.study.runs import StudyPaths, load_study
+from cnnlstm.study.runs import StudyPaths, load_runs, read_study_summary
 from cnnlstm.core.params import load_params
 
 
@@ -13,8 +12,8 @@ from cnnlstm.core.params import load_params
 def main() -> None:
     params = load_params()
     paths = StudyPaths()
-    summary = read_summary(Path("metrics/summary.json"), params.all_models)
-    _, study = load_study(paths, params.all_models, params.cv.fold_ids)
+    summary, incomplete = read_study_summary(Path("metrics/summary.json"), params.all_models)
+    _, study, _ = load_runs(paths, params.all_models, params.cv.fold_ids, incomplete)
     written = make_plots(summary, study, paths, params.cv.fold_ids, Path("plots/figures"), Path("plots/data"))
     print(f"plots/figures: {len(written)} figures; plots/data: their data for `dvc plots show`")
 

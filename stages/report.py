@@ -6,11 +6,11 @@ from pathlib import Path
 
 from cnnlstm.core.atomic import write_text
 from cnnlstm.core.errors import exit_on_error
-from cnnlstm.core.jsonio import read_summary
 from cnnlstm.core.params import load_params
 from cnnlstm.prediction.provenance import head_commit
 from cnnlstm.report.build import Inputs, build_report
 from cnnlstm.report.html import report_html
+from cnnlstm.study.runs import read_study_summary
 
 REPORT = Path("reports/REPORT.md")
 HTML = REPORT.with_suffix(".html")
@@ -19,7 +19,7 @@ HTML = REPORT.with_suffix(".html")
 @exit_on_error
 def main() -> None:
     params = load_params()
-    summary = read_summary(Path("metrics/summary.json"), params.all_models)
+    summary, _ = read_study_summary(Path("metrics/summary.json"), params.all_models)
     inputs = Inputs(Path("reports/tables"), Path("plots/figures"), Path("reports/budget"), Path("plots/budget"),
                     Path("reports/seeds"), Path("plots/seeds"), datetime.now(timezone.utc).strftime("%Y-%m-%d"),
                     head_commit())

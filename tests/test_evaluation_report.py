@@ -136,3 +136,20 @@ def test_report_refuses_a_summary_of_other_models(built_study: Path, tmp_path: P
     with pytest.raises(SystemExit):
         run_stage("report")
     assert "metrics/summary.json: summarises other models" in capsys.readouterr().err
+
+
+def test_plots_and_report_of_a_study_between_sittings(built_study: Path, tmp_path: Path, monkeypatch) -> None:
+    """After `aggregate --incomplete lstm` (one of its folds not run yet), plots and report cover the
+    complete models and say which one is incomplete."""
+    root = tmp_path / "repo"
+    shutil.copytree(built_study, root)
+    monkeypatch.chdir(root)
+    for path in ("results/lstm/fold1.npz", "metrics/runs/lstm/fold1.json", "metrics/timings/lstm/fold1.json"):
+        Path(path).unlink()
+    shutil.rmtree("logs/train/lstm/fold1")
+    run_stage("aggregate", "--incomplete", "lstm")
+    run_stage("plots")
+    run_stage("report")
+    cost = pd.read_csv("plots/data/cost.csv")
+    assert "lstm" not in set(cost["model"]) and "cnn32" in set(cost["model"])
+    assert "lstm" in Path("reports/REPORT.md").read_text().split("incomplete", 1)[1][:300]

@@ -33,16 +33,28 @@ def result_file(results: Path, model: str, fold: int, kind: str) -> Path:
     return results / model / f"fold{fold}.{kind}"
 
 
-def collect(paths: CollectPaths, models: tuple[str, ...], folds: tuple[int, ...]) -> int:
-    """Mirror every model x fold run; a run whose cached files are missing is an error naming them."""
+def collect(paths: CollectPaths, models: tuple[str, ...], folds: tuple[int, ...],
+            incomplete: tuple[str, ...] = ()) -> int:
+    """Mirror every model x fold run; a run whose cached files are missing is an error naming them.
+    A run of a model in `incomplete` (a study between sittings) that is not done yet, trained and
+    evaluated, is skipped instead, and its git-tracked copies from an earlier study are removed: the
+    analysis sees only this study's runs."""
+    unknown = [model for model in incomplete if model not in models]
+    if unknown:
+        raise CnnLstmError(f"--incomplete: {unknown[0]!r} is not a study model ({', '.join(models)})")
     copies: list[tuple[Path, Path]] = []
+    stale: list[Path] = []
     for model in models:
         for fold in folds:
-            copies += [
+            run = [
                 (train_log_dir(paths.runs, model, fold), paths.train_logs / model / f"fold{fold}"),
                 (result_file(paths.results, model, fold, "metrics.json"), paths.metrics / model / f"fold{fold}.json"),
                 (result_file(paths.results, model, fold, "timings.json"), paths.timings / model / f"fold{fold}.json"),
             ]
+            if model in incomplete and not all(source.exists() for source, _ in run):
+                stale += [target for _, target in run]
+            else:
+                copies += run
     missing = [str(source) for source, _ in copies if not source.exists()]
     if missing:
         raise CnnLstmError(f"{missing[0]}: not found ({len(missing)} run files missing); rerun its train or evaluate stage")
@@ -53,4 +65,9 @@ def collect(paths: CollectPaths, models: tuple[str, ...], folds: tuple[int, ...]
         else:
             with atomic_path(target) as tmp:
                 shutil.copyfile(source, tmp)
+    for target in stale:
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
     return len(copies)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from cnnlstm.report.findings import budget_finding, seed_finding
+from cnnlstm.report.findings import budget_finding, convergence_finding, progress_finding, seed_finding
 from cnnlstm.study.conditions import budget_phrase, schedule_phrase
 from cnnlstm.study.formatting import format_p
 from cnnlstm.study.questions import PARAM_MATCH_TOLERANCE, QUESTIONS
@@ -190,9 +190,11 @@ def _proposed_pair(summary: dict[str, Any]) -> dict[str, Any] | None:
 
 def hardware(summary: dict[str, Any], models: pd.DataFrame) -> str:
     c = summary["conditions"]
-    return (f"trained on {c['train_device']} in {c['train_precision']}, evaluated on {c['eval_device']} in "
-            f"{c['eval_precision']}; timings on {', '.join(sorted(set(models['device'])))} (the runs do not "
-            "record the processor model; `reports/timing/` has the machine of each `make repro`)")
+    machines = c.get("train_hardware") or {}  # recorded by every run since the converged study
+    where = ", ".join(f"{machine} ({runs} runs)" for machine, runs in machines.items()) or c["train_device"]
+    return (f"trained on {where} in {c['train_precision']}, evaluated on {c['eval_device']} in "
+            f"{c['eval_precision']}; inference timings on {', '.join(sorted(set(models['device'])))} (the evaluation "
+            "does not record the processor model; `reports/timing/` has the machine of each `make repro`)")
 
 
 def summary_section(summary: dict[str, Any], models: pd.DataFrame, inputs: Inputs) -> str:
@@ -201,6 +203,9 @@ def summary_section(summary: dict[str, Any], models: pd.DataFrame, inputs: Input
     best, proposed = summary["best_model"], summary["proposed_model"]
     lines = [f"**Conditions of every number below, unless a line says otherwise: {budget_phrase(conditions)}** "
              f"({summary['folds']}-fold cross-validation; the recipe under *Methods*).", ""]
+    progress = progress_finding(summary)
+    if progress:
+        lines += [progress, ""]
     pair = _proposed_pair(summary)
     if pair is not None:
         stats = pair["accuracy"]
@@ -221,8 +226,7 @@ def summary_section(summary: dict[str, Any], models: pd.DataFrame, inputs: Input
     if pair is not None and (inputs.seeds / "seed_comparisons.csv").is_file():
         for line in seed_finding(inputs.seeds / "seed_comparisons.csv", proposed, pair["baseline"]):
             lines.append(f"- Seeds, {line}")
-    lines.append(f"- These are statements about a {conditions['epochs']}-epoch budget, not about converged training "
-                 "(see *Limitations*).")
+    lines.append(f"- {convergence_finding(inputs.budget / 'budget_convergence.csv', conditions['epochs'])[1]}")
     return "## Summary\n\n" + "\n".join(lines)
 
 
@@ -271,13 +275,14 @@ def budget_and_seeds_section(inputs: Inputs, report_dir: Path) -> str:
     return "\n\n".join(p.rstrip("\n") for p in parts)
 
 
-def limitations_section(summary: dict[str, Any]) -> str:
+def limitations_section(summary: dict[str, Any], inputs: Inputs) -> str:
     c = summary["conditions"]
+    converged, check = convergence_finding(inputs.budget / "budget_convergence.csv", c["epochs"])
+    budget = (f"{check} A verdict may change with a longer budget; the budget points show how it moved."
+              if not converged else f"{check} Longer training is not expected to move a difference worth reporting.")
     return (
         "## Limitations\n\n"
-        f"- **Short budget.** {c['epochs']} epochs{', no augmentation' if not any(c['augment'].values()) else ''}: "
-        "the models were still improving (learning curves), the recurrent ones most; a verdict may change with "
-        "a longer budget, as the budget points show.\n"
+        f"- **Budget.** {c['epochs']} epochs{', no augmentation' if not any(c['augment'].values()) else ''}. {budget}\n"
         "- **One training seed** in the main study: a paired difference carries seed noise (the seed variance "
         "section); a close verdict can flip with the seed.\n"
         f"- **Hardware.** Trained in {c['train_precision']} on {c['train_device']}: rerun numbers move by "
@@ -322,7 +327,7 @@ def build_report(summary: dict[str, Any], inputs: Inputs, report_dir: Path) -> s
         *(figure(figs / "confusion" / f"{name}.png", report_dir, f"Normalised test-set confusion matrix of {name}")
           for name in dict.fromkeys([proposed, best])),
         budget_and_seeds_section(inputs, report_dir),
-        limitations_section(summary),
+        limitations_section(summary, inputs),
         "## Details",
         "### Paired comparisons\n\nDifferences are model − baseline in percentage points of held-out accuracy; "
         "each p-value raw, Holm-adjusted within the question in brackets. `reports/tables/comparisons.csv` also "

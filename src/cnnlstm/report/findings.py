@@ -1,5 +1,5 @@
 """What the budget and seed stages found about the proposed model's question, in sentences for the
-report's summary: read from their tables (reports/budget/budget_comparisons.csv,
+report's summary: read from their tables (reports/budget/budget_comparisons.csv, budget_convergence.csv,
 reports/seeds/seed_comparisons.csv), never copied by hand."""
 
 from __future__ import annotations
@@ -42,3 +42,31 @@ def seed_finding(comparisons: Path, model: str, baseline: str) -> list[str]:
             line += f"; on each fold's mean over the seeds **{mean.iloc[0]['verdict']}**, {_diff(mean.iloc[0])}"
         lines.append(line + ".")
     return lines
+
+
+def convergence_finding(convergence: Path, epochs: int) -> tuple[bool | None, str]:
+    """(whether every main model is converged at `epochs`, None while unchecked; a sentence saying so)
+    from the budget stage's convergence check, whose longer point is the study's budget."""
+    rows = pd.read_csv(convergence) if convergence.is_file() else pd.DataFrame()
+    if not rows.empty:
+        rows = rows[rows["point_long"].str.match(rf"{epochs}ep(-|$)")]
+    if rows.empty:
+        return None, (f"Convergence at {epochs} epochs is **not checked yet**: the pre-registered check (the main "
+                      "models trained again at half the budget, docs/preregistration.md) has not run, so these are "
+                      f"statements about a {epochs}-epoch budget.")
+    gains = "; ".join(f"{r['model']} {r['gain'] * 100:+.2f} pp ({'converged' if r['converged'] else 'not converged'})"
+                      for _, r in rows.iterrows())
+    converged = bool(rows["converged"].all())
+    verdict = "every main model is converged" if converged else f"**not yet converged** at {epochs} epochs"
+    return converged, (f"Convergence check, held-out accuracy gain from {rows.iloc[0]['point_short']} to "
+                       f"{rows.iloc[0]['point_long']}: {gains}; {verdict}.")
+
+
+def progress_finding(summary: dict) -> str | None:
+    """A study between sittings: how many runs are analysed and which models are left out; None when whole."""
+    if not summary.get("incomplete"):
+        return None
+    left_out = ", ".join(f"{name} {entry['label']}" for name, entry in summary["incomplete"].items())
+    runs = summary["runs"]
+    return (f"**Study in progress:** {runs['done']} of {runs['of']} model × fold runs analysed. Left out until all "
+            f"their folds are done (no number of theirs is shown, none of their pairs judged): {left_out}.")
