@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cnnlstm.report.findings import convergence_finding, progress_finding
+from cnnlstm.report.findings import budget_finding, convergence_finding, progress_finding
 
 COLUMNS = ["model", "point_short", "point_long", "accuracy_short", "accuracy_long", "gain", "ci95_low", "ci95_high",
            "p_ttest", "tolerance", "converged", "folds"]
@@ -41,3 +41,15 @@ def test_progress_names_the_models_left_out() -> None:
                              "runs": {"done": 90, "of": 100}})
     assert line.startswith("**Study in progress:** 90 of 100 model × fold runs analysed.")
     assert line.endswith(": cnn32_bilstm2d incomplete (0 of 10 folds).")
+
+
+def test_budget_finding_says_when_the_points_differ_in_more_than_epochs(tmp_path: Path) -> None:
+    rows = [{"point": point, "epochs": epochs, "model": "cnn32_lstm", "baseline": "cnn32", "verdict": verdict,
+             "mean_diff": diff, "ci95_low": diff - 0.002, "ci95_high": diff + 0.002, "p_ttest_holm": 0.01}
+            for point, epochs, verdict, diff in (("2ep-cpu", 2, "worse", -0.0049), ("30ep-cpu", 30, "better", 0.0051))]
+    pd.DataFrame(rows).to_csv(tmp_path / "budget_comparisons.csv", index=False)
+    for recipes, phrase in ((["plain", "plain"], "the recipe otherwise the same"),
+                            (["plain", "augmented"], "the points differ in more than epochs")):
+        pd.DataFrame({"point": ["2ep-cpu", "30ep-cpu"], "recipe": recipes}).to_csv(tmp_path / "budget.csv", index=False)
+        sentence = budget_finding(tmp_path / "budget_comparisons.csv", "cnn32_lstm", "cnn32")
+        assert phrase in sentence and "30 epochs (30ep-cpu): **better**, +0.51 pp" in sentence

@@ -230,11 +230,16 @@ def summary_section(summary: dict[str, Any], models: pd.DataFrame, inputs: Input
     return "## Summary\n\n" + "\n".join(lines)
 
 
+def _left_out(summary: dict[str, Any]) -> str:
+    incomplete = summary.get("incomplete") or {}
+    return f" complete of {len(summary['models']) + len(incomplete)} ({', '.join(incomplete)} not yet)" if incomplete else ""
+
+
 def methods_section(summary: dict[str, Any]) -> str:
     sizes, margin = summary["fold_sizes"], summary["equivalence_margin"]
     return (
         "## Methods in brief\n\n"
-        f"- **Models:** {len(summary['models'])}: plain CNNs, the same CNNs with an LSTM reading the feature map's "
+        f"- **Models:** {len(summary['models'])}{_left_out(summary)}: plain CNNs, the same CNNs with an LSTM reading the feature map's "
         f"rows, a BiLSTM2D and a pure row-LSTM; the proposed model is **{summary['proposed_model']}**.\n"
         f"- **Data:** Fashion-MNIST, {summary['folds']} stratified cross-validation folds (about "
         f"{sizes['train']:,.0f} training and {sizes['heldout']:,.0f} held-out images each); the "

@@ -23,8 +23,11 @@ def budget_finding(comparisons: Path, model: str, baseline: str) -> str | None:
     if len(rows) < 2:
         return None
     points = "; ".join(f"{r['epochs']} epochs ({r['point']}): **{r['verdict']}**, {_diff(r)}" for _, r in rows.iterrows())
-    return (f"With more epochs (each budget point a whole run, the recipe otherwise the same), "
-            f"{model} − {baseline}: {points}.")
+    recipes = comparisons.with_name("budget.csv")  # the budget stage's per-point recipes, beside it
+    differ = recipes.is_file() and pd.read_csv(recipes).query("point in @rows.point")["recipe"].nunique() > 1
+    how = ("each budget point a whole run; the points differ in more than epochs, the recipes are in the budget "
+           "table" if differ else "each budget point a whole run, the recipe otherwise the same")
+    return f"With more epochs ({how}), {model} − {baseline}: {points}."
 
 
 def seed_finding(comparisons: Path, model: str, baseline: str) -> list[str]:
