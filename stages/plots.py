@@ -4,7 +4,8 @@ from pathlib import Path
 
 from cnnlstm.core.errors import exit_on_error
 from cnnlstm.figures.plots import make_plots
-from cnnlstm.study.runs import StudyPaths, load_runs, read_study_summary
+from cnnlstm.study.runs import StudyPaths, load_runs
+from cnnlstm.study.summary_file import read_study_summary
 from cnnlstm.core.params import load_params
 
 

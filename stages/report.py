@@ -10,7 +10,7 @@ from cnnlstm.core.params import load_params
 from cnnlstm.prediction.provenance import head_commit
 from cnnlstm.report.build import Inputs, build_report
 from cnnlstm.report.html import report_html
-from cnnlstm.study.runs import read_study_summary
+from cnnlstm.study.summary_file import read_study_summary
 
 REPORT = Path("reports/REPORT.md")
 HTML = REPORT.with_suffix(".html")

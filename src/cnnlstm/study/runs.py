@@ -11,7 +11,7 @@ import numpy as np
 from cnnlstm.data.fashion_mnist import CLASSES
 from cnnlstm.data.folds import UNUSED, file_sha256, load_folds
 from cnnlstm.core.errors import CnnLstmError
-from cnnlstm.core.jsonio import read_json, read_summary
+from cnnlstm.core.jsonio import read_json
 from cnnlstm.evaluation.predictions import Predictions, load_predictions
 
 
@@ -99,13 +99,6 @@ def load_study(paths: StudyPaths, models: tuple[str, ...], folds: tuple[int, ...
     """(folds hash, runs per model), every model with all its folds."""
     sha, study, _ = load_runs(paths, models, folds, ())
     return sha, study
-
-
-def read_study_summary(path: Path, models: tuple[str, ...]) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """(metrics/summary.json, the models it reports incomplete): it must summarise every other model of
-    `models` (a study between sittings leaves some incomplete: `aggregate --incomplete`)."""
-    incomplete = tuple(read_json(path).get("incomplete", {}))
-    return read_summary(path, tuple(model for model in models if model not in incomplete)), incomplete
 
 
 def load_runs(paths: StudyPaths, models: tuple[str, ...], folds: tuple[int, ...], incomplete: tuple[str, ...]
