@@ -105,6 +105,23 @@ def head_commit() -> str:
     return _git("rev-parse", "--short", "HEAD") or "unknown (not a git checkout)"
 
 
+# What the study's outputs are made from: code, stage scripts, parameters, the pipeline.
+CODE_PATHS = ("src", "stages", "params.yaml", "dvc.yaml")
+
+
+def code_version() -> str:
+    """The last commit that changed the code or parameters, and its date. Unlike HEAD (the commit
+    that will hold the outputs, which they cannot name), a rerun in any clone of that state stamps
+    the same line, so a report can be reproduced byte for byte."""
+    last = _git("log", "-1", "--format=%H %cs", "--", *CODE_PATHS)
+    if not last:
+        return "unknown (not a git checkout)"
+    commit, date = last.split()
+    stamp = f"commit `{commit[:10]}` ({date})"
+    dirty = _git("status", "--porcelain", "--", *CODE_PATHS)  # new files count: a clone lacks them
+    return f"{stamp} plus uncommitted changes" if dirty else stamp
+
+
 def commit_of(files: tuple[Path, ...], lock: Path) -> str:
     """The HEAD commit when its dvc.lock records exactly these files; else where they came from."""
     locked = _locked_md5s(lock)
