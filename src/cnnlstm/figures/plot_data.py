@@ -14,8 +14,9 @@ from cnnlstm.core.errors import CnnLstmError
 from cnnlstm.study.runs import Run, StudyPaths, ensemble_probs, timing_summary
 
 # ROC curves are sampled on this FPR grid (log-spaced near 0, where good classifiers differ)
-# so that the data files stay small and every model's curve has the same x values.
-FPR_GRID = np.unique(np.concatenate([[0.0], np.logspace(-4, 0, 81), np.linspace(0, 1, 51)]))
+# so that the data files stay small and every model's curve has the same x values. Rounded: numpy's
+# SIMD pow differs in the last bit between CPUs, and the grid is written to plots/data as text.
+FPR_GRID = np.unique(np.round(np.concatenate([[0.0], np.logspace(-4, 0, 81), np.linspace(0, 1, 51)]), 12))
 TSNE_SEED = 0
 
 
