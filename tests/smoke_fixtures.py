@@ -50,6 +50,7 @@ def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
 def _make_run(folder: Path) -> Path:
     repo = copy_repo(REPO, folder)
     write_params(repo, profiled_params(REPO / "params.yaml", SMOKE_PROFILE))
+    git(repo, "commit", "-qam", "smoke profile")  # the report then names a commit any clone has
     dvc(repo, "repro")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "smoke run")
