@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from conftest import REPO
 
 MARKER = "<!-- headline table: a copy of reports/tables/models.md"
@@ -67,3 +69,28 @@ def test_readme_seed_tables_are_the_generated_ones() -> None:
     assert _tables(section) == generated[:2], (
         "README's seed tables differ from reports/seeds/seeds.md: copy them after `dvc repro seeds`")
     assert "](plots/seeds/" in section
+
+
+# The targets of the converged study's issue and the brief's reference figure: fixed in advance, not results.
+TARGETS = {"93.5", "94.3", "90.0", "88.46"}
+DECIMAL = re.compile(r"(?<![\w.])[+-]?\d+\.\d+(?!\d)")
+GENERATED_REPORTS = ["reports/REPORT.md", "reports/budget/budget.md", "reports/seeds/seeds.md",
+                     "reports/tables/models.md"]
+
+
+def _answer_prose(readme: str) -> str:
+    """The answer's paragraphs (up to the report link) and the targets paragraph under the table."""
+    answer = readme[readme.index("\n## The answer"):readme.index("The report, for a supervisor")]
+    targets = readme[readme.index("\nTargets set for"):readme.index("\n### Accuracy against training budget")]
+    return (answer + targets).replace("−", "-")
+
+
+def test_every_number_in_the_readme_answer_is_a_generated_one() -> None:
+    """The answer is prose, but its numbers are not hand-copied: each decimal, sign included, is one
+    the pipeline wrote into a report (a rerun that changes a number fails here until the prose follows)."""
+    generated = "\n".join((REPO / path).read_text() for path in GENERATED_REPORTS).replace("−", "-")
+    written = set(DECIMAL.findall(generated))
+    prose = DECIMAL.findall(_answer_prose((REPO / "README.md").read_text()))
+    assert len(prose) > 20, "README's answer section was not found or holds no numbers"
+    missing = [n for n in prose if n not in written and n.lstrip("+") not in TARGETS]
+    assert not missing, f"README's answer has numbers no generated report holds: {missing}"
