@@ -161,3 +161,14 @@ def test_with_a_prior_the_eta_moves_smoothly_from_it() -> None:
     now[0] = 40.0
     progress.line("Running stage 'train@a-1':")
     assert progress._estimate("train@a-1") == (40.0 + PRIOR_WEIGHT * 100.0) / (1 + PRIOR_WEIGHT)  # not 40 at once
+
+
+def test_a_stage_restored_from_the_run_cache_leaves_the_plan_and_the_eta() -> None:
+    """`make repro` on a clone restores most train stages from the run-cache ("is cached - skipping
+    run", no "Running stage" line): they must not stay in the ETA at a full training's estimate."""
+    now = [0.0]
+    progress = StudyProgress(["train@a-0", "train@a-1", "evaluate@a"], 1.0, clock=lambda: now[0])
+    assert progress.line("Stage 'train@a-0' is cached - skipping run, checking out outputs") is None
+    progress.line("Stage 'train@a-1' didn't change, skipping")
+    assert progress.line("Running stage 'evaluate@a':").startswith("stage 1 of 1: evaluate@a;")
+    assert progress.planned == ["evaluate@a"]

@@ -23,6 +23,8 @@ from cnnlstm.core.hardware import cpu_name
 from cnnlstm.core.params import load_params
 
 RUNNING = re.compile(r"^Running stage '([^']+)'")
+# A planned stage DVC does not run: restored from the run-cache, or found up to date.
+SKIPPED = re.compile(r"^Stage '([^']+)' (?:is cached - skipping run|didn't change, skipping)")
 EDGE = re.compile(r'"([^"]+)"\s*->\s*"([^"]+)"')
 NODE = re.compile(r'^"([^"]+)";$', re.MULTILINE)
 
@@ -245,6 +247,9 @@ class StudyProgress:
 
     def line(self, output: str) -> str | None:
         """The progress line for one line of DVC's output, or None if no stage started."""
+        skipped = SKIPPED.match(output)
+        if skipped:  # it takes seconds, not its kind's estimate: out of the plan and the ETA
+            self.planned = [stage for stage in self.planned if stage != skipped.group(1)]
         match = RUNNING.match(output)
         if not match:
             return None
