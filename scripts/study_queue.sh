@@ -11,8 +11,9 @@
 # other main models, then the rest; then the convergence check (the main models at
 # study.convergence_epochs) and the other seeds of study.seeds (the primary pair and cnn32_bilstm,
 # as pre-registered). Those two run as `dvc exp run -S KEY=VALUE`, params.yaml restored afterwards.
-# Worker k of n takes every n-th run from the k-th. A run another machine already pushed is restored
-# by `dvc repro --pull`, not retrained. Afterwards, in one checkout: `make repro` restores every run,
+# Worker k of n takes every n-th run from the k-th. A run whose commit is in git history (its objects
+# are in dvcstore/) is skipped; one another machine pushed but did not commit here is restored by
+# `dvc repro --pull`, not retrained. Afterwards, in one checkout: `make repro` restores every run,
 # writes dvc.lock and the study's results; docs/budget.md keeps the 15-epoch point and the seeds.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -47,7 +48,9 @@ dvc pull --run-cache -q >/dev/null 2>&1 || true
 # An edit to the training code or params since the committed runs would retrain all of them.
 python -m cnnlstm.study_drift || exit 1
 trap 'echo "study_queue: stopped; rerun it to continue (finished runs are committed)" >&2; exit 130' INT TERM
+committed=$(git log --format=%s)
 for line in "${mine[@]}"; do
+  if grep -qF "Converged study: $line (" <<<"$committed"; then continue; fi
   read -r target override <<<"$line"
   started=$(date +%s)
   if [ -z "$override" ]; then
