@@ -11,9 +11,10 @@
 # other main models, then the rest; then the convergence check (the main models at
 # study.convergence_epochs) and the other seeds of study.seeds (the primary pair and cnn32_bilstm,
 # as pre-registered). Those two run as `dvc exp run -S KEY=VALUE`, params.yaml restored afterwards.
-# Worker k of n takes every n-th run from the k-th. A run whose commit is in git history (its objects
-# are in dvcstore/) is skipped; one another machine pushed but did not commit here is restored by
-# `dvc repro --pull`, not retrained. Afterwards, in one checkout: `make repro` restores every run,
+# Worker k of n takes every n-th run from the k-th. A run dvc.lock records whose outputs dvcstore/
+# holds is skipped; any other run the store holds (entry and outputs) is restored by `--pull`, not
+# retrained. Each run's outputs are pushed while dvc.lock names them: `dvc push --run-cache` sends
+# only the entries (cnnlstm.store_outputs), which then fails the worker if any entry lacks them. Afterwards, in one checkout: `make repro` restores every run,
 # writes dvc.lock and the study's results; docs/budget.md keeps the 15-epoch point and the seeds.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -48,19 +49,19 @@ dvc pull --run-cache -q >/dev/null 2>&1 || true
 # An edit to the training code or params since the committed runs would retrain all of them.
 python -m cnnlstm.study_drift || exit 1
 trap 'echo "study_queue: stopped; rerun it to continue (finished runs are committed)" >&2; exit 130' INT TERM
-committed=$(git log --format=%s)
+mapfile -t done < <(python -m cnnlstm.store_outputs --done)
 for line in "${mine[@]}"; do
-  if grep -qF "Converged study: $line (" <<<"$committed"; then continue; fi
   read -r target override <<<"$line"
+  if [ -z "$override" ] && printf '%s\n' "${done[@]}" | grep -qxF "$target"; then continue; fi
   started=$(date +%s)
   if [ -z "$override" ]; then
     dvc repro --pull "$target"
-  else  # DVC's own parameter override; the clone's params.yaml and dvc.lock stay the study's
-    dvc exp run --pull -S "$override" "$target"; status=$?
-    git checkout -q -- params.yaml dvc.lock
-    (exit $status)
-  fi || { echo "study_queue: $line failed (output above); stopping" >&2; exit 1; }
-  dvc push --run-cache -q || { echo "study_queue: dvc push failed after $line" >&2; exit 1; }
+  else  # DVC's own parameter override; the clone's params.yaml and dvc.lock are the study's again after the push
+    dvc exp run --pull -S "$override" "$target"
+  fi && dvc push -q "$target" && dvc push --run-cache -q; status=$?
+  [ -z "$override" ] || git checkout -q -- params.yaml dvc.lock
+  [ $status = 0 ] || { echo "study_queue: $line failed (output above); stopping" >&2; exit 1; }
+  python -m cnnlstm.store_outputs || exit 1
   git add dvcstore
   if ! git diff --cached --quiet; then
     git commit -q -m "Converged study: $line ($(( $(date +%s) - started )) s on 1 worker of $workers, $cpu)"
