@@ -59,7 +59,7 @@ for line in "${mine[@]}"; do
   else  # DVC's own parameter override; the clone's params.yaml and dvc.lock are the study's again after the push
     dvc exp run --pull -S "$override" "$target"
   fi && dvc push -q "$target" && dvc push --run-cache -q; status=$?
-  [ -z "$override" ] || git checkout -q -- params.yaml dvc.lock
+  [ -z "$override" ] || git checkout -q HEAD -- params.yaml dvc.lock  # DVC stages them: HEAD, not the index
   [ $status = 0 ] || { echo "study_queue: $line failed (output above); stopping" >&2; exit 1; }
   python -m cnnlstm.store_outputs || exit 1
   git add dvcstore
