@@ -13,27 +13,30 @@
 # as pre-registered). Those two run as `dvc exp run -S KEY=VALUE`, params.yaml restored afterwards.
 # Worker k of n takes every n-th run from the k-th. A run dvc.lock records whose outputs dvcstore/
 # holds is skipped; any other run the store holds (entry and outputs) is restored by `--pull`, not
-# retrained. Each run's outputs are pushed while dvc.lock names them: `dvc push --run-cache` sends
-# only the entries (cnnlstm.store_outputs), which then fails the worker if any entry lacks them. Afterwards, in one checkout: `make repro` restores every run,
+# retrained. Each run's outputs are pushed while dvc.lock still names them, since `dvc push
+# --run-cache` sends only the entries; `python -m cnnlstm.store_outputs` then stops the worker if any
+# entry in the store lacks its outputs. Afterwards, in one checkout: `make repro` restores every run,
 # writes dvc.lock and the study's results; docs/budget.md keeps the 15-epoch point and the seeds.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 priority() {
-  local proposed main rest seeds epochs f m s
+  local proposed main rest seeds folds epochs f m s
   read_params() { python -c "import yaml; p = yaml.safe_load(open('params.yaml')); $1"; }
+  read_list() { read_params "print(*$1, sep='\\n')" | sed '/^$/d'; }  # an empty list: no lines
   proposed=$(read_params 'print(p["model"]["name"])')
-  mapfile -t main < <(read_params 'print(*[m for m in p["study"]["main_models"] if m != p["model"]["name"]], sep="\n")')
-  mapfile -t rest < <(read_params 'print(*[m for m in p["study"]["models"] if m not in p["study"]["main_models"]], sep="\n")')
-  mapfile -t seeds < <(read_params 'print(*p["study"]["seeds"][1:], sep="\n")')
+  mapfile -t main < <(read_list '[m for m in p["study"]["main_models"] if m != p["model"]["name"]]')
+  mapfile -t rest < <(read_list '[m for m in p["study"]["models"] if m not in p["study"]["main_models"]]')
+  mapfile -t seeds < <(read_list 'p["study"]["seeds"][1:]')
+  mapfile -t folds < <(read_list 'p["cv"]["fold_ids"]')
   epochs=$(read_params 'print(p["study"]["convergence_epochs"])')
   stage() { if [ "$1" = "$proposed" ]; then echo "train_hybrid@$2${3:+ $3}"; else echo "train@$1-$2${3:+ $3}"; fi; }
-  for f in 0 1 2 3 4 5 6 7 8 9; do stage "$proposed" $f; stage "${main[0]}" $f; done
-  for m in "${main[@]:1}"; do for f in 0 1 2 3 4 5 6 7 8 9; do stage "$m" $f; done; done
-  for m in "${rest[@]}"; do for f in 0 1 2 3 4 5 6 7 8 9; do stage "$m" $f; done; done
-  for f in 0 1 2 3 4 5 6 7 8 9; do for m in "$proposed" "${main[@]}"; do stage "$m" $f "train.epochs=$epochs"; done; done
+  for f in "${folds[@]}"; do stage "$proposed" $f; stage "${main[0]}" $f; done
+  for m in "${main[@]:1}"; do for f in "${folds[@]}"; do stage "$m" $f; done; done
+  for m in "${rest[@]}"; do for f in "${folds[@]}"; do stage "$m" $f; done; done
+  for f in "${folds[@]}"; do for m in "$proposed" "${main[@]}"; do stage "$m" $f "train.epochs=$epochs"; done; done
   for s in "${seeds[@]}"; do
-    for f in 0 1 2 3 4 5 6 7 8 9; do for m in "$proposed" "${main[0]}" cnn32_bilstm; do stage "$m" $f "train.seed=$s"; done; done
+    for f in "${folds[@]}"; do for m in "$proposed" "${main[0]}" cnn32_bilstm; do stage "$m" $f "train.seed=$s"; done; done
   done
 }
 
@@ -47,19 +50,25 @@ mapfile -t mine < <(priority | awk -v k="$worker" -v n="$workers" '(NR - k) % n 
 # Run-cache entries other machines pushed: their runs are then restored, not retrained.
 dvc pull --run-cache -q >/dev/null 2>&1 || true
 # An edit to the training code or params since the committed runs would retrain all of them.
-python -m cnnlstm.study_drift || exit 1
+if [ -d dvcstore/runs ]; then python -m cnnlstm.study_drift || exit 1; fi  # a new study has no runs yet
 trap 'echo "study_queue: stopped; rerun it to continue (finished runs are committed)" >&2; exit 130' INT TERM
-mapfile -t done < <(python -m cnnlstm.store_outputs --done)
+done=()
+saved=$(mktemp -d)
+if [ -d dvcstore/runs ]; then mapfile -t done < <(python -m cnnlstm.store_outputs --done); fi
 for line in "${mine[@]}"; do
   read -r target override <<<"$line"
   if [ -z "$override" ] && printf '%s\n' "${done[@]}" | grep -qxF "$target"; then continue; fi
   started=$(date +%s)
   if [ -z "$override" ]; then
     dvc repro --pull "$target"
-  else  # DVC's own parameter override; the clone's params.yaml and dvc.lock are the study's again after the push
+  else  # DVC's own parameter override; params.yaml and dvc.lock are put back after the push
+    cp params.yaml "$saved/"; rm -f "$saved/dvc.lock"; [ ! -f dvc.lock ] || cp dvc.lock "$saved/"
     dvc exp run --pull -S "$override" "$target"
   fi && dvc push -q "$target" && dvc push --run-cache -q; status=$?
-  [ -z "$override" ] || git checkout -q HEAD -- params.yaml dvc.lock  # DVC stages them: HEAD, not the index
+  if [ -n "$override" ]; then  # as they were, and unstaged: `dvc exp run` stages them
+    cp "$saved/params.yaml" .; if [ -f "$saved/dvc.lock" ]; then cp "$saved/dvc.lock" .; else rm -f dvc.lock; fi
+    git reset -q -- params.yaml dvc.lock
+  fi
   [ $status = 0 ] || { echo "study_queue: $line failed (output above); stopping" >&2; exit 1; }
   python -m cnnlstm.store_outputs || exit 1
   git add dvcstore
