@@ -4,9 +4,11 @@ or the training params would make every committed run retrain (cnnlstm.study_dri
 from __future__ import annotations
 
 import subprocess
+import sys
 
 from conftest import REPO
 
+from cnnlstm.store_outputs import describe, entries_without_outputs, not_pushed
 from cnnlstm.study_drift import changed_deps, committed_entries, drifted_stages, report
 
 ENTRY = {
@@ -52,3 +54,18 @@ def test_another_stages_output_is_compared_once_it_is_all_there(tmp_path, monkey
     for fold in range(10):
         (clone / "models" / "cnn32" / f"fold{fold}.pt").write_bytes(b"not the trained weights")
     assert drifted_stages(clone / "dvcstore")["evaluate@cnn32"] == ["models/cnn32"]
+
+
+def test_every_committed_run_cache_entry_has_its_outputs_in_the_store() -> None:
+    # An entry without its outputs looks kept but is lost: a restore finds it and trains again.
+    store = REPO / "dvcstore"
+    missing = entries_without_outputs(store, not_pushed(REPO / "dvc.yaml"))
+    assert not missing, describe(missing, store)
+    assert not_pushed(REPO / "dvc.yaml") == {"data/raw"}
+
+
+def test_the_store_check_names_a_folder_that_holds_no_runs(tmp_path) -> None:
+    result = subprocess.run([sys.executable, "-m", "cnnlstm.store_outputs", str(tmp_path)], capture_output=True,
+                            text=True, cwd=REPO)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert f"{tmp_path}/runs: no run-cache entries there" in result.stderr
