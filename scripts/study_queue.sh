@@ -51,9 +51,13 @@ mapfile -t mine < <(priority | awk -v k="$worker" -v n="$workers" '(NR - k) % n 
 dvc pull --run-cache -q >/dev/null 2>&1 || true
 # An edit to the training code or params since the committed runs would retrain all of them.
 if [ -d dvcstore/runs ]; then python -m cnnlstm.study_drift || exit 1; fi  # a new study has no runs yet
-trap 'echo "study_queue: stopped; rerun it to continue (finished runs are committed)" >&2; exit 130' INT TERM
-done=()
+done=() override=""
 saved=$(mktemp -d)
+put_back() {  # params.yaml and dvc.lock as they were before an override run, and unstaged (`dvc exp run` stages them)
+  cp "$saved/params.yaml" .; if [ -f "$saved/dvc.lock" ]; then cp "$saved/dvc.lock" .; else rm -f dvc.lock; fi
+  git reset -q -- params.yaml dvc.lock
+}
+trap '[ -z "$override" ] || put_back; echo "study_queue: stopped; rerun it to continue (finished runs are committed)" >&2; exit 130' INT TERM
 if [ -d dvcstore/runs ]; then mapfile -t done < <(python -m cnnlstm.store_outputs --done); fi
 for line in "${mine[@]}"; do
   read -r target override <<<"$line"
@@ -65,10 +69,7 @@ for line in "${mine[@]}"; do
     cp params.yaml "$saved/"; rm -f "$saved/dvc.lock"; [ ! -f dvc.lock ] || cp dvc.lock "$saved/"
     dvc exp run --pull -S "$override" "$target"
   fi && dvc push -q "$target" && dvc push --run-cache -q; status=$?
-  if [ -n "$override" ]; then  # as they were, and unstaged: `dvc exp run` stages them
-    cp "$saved/params.yaml" .; if [ -f "$saved/dvc.lock" ]; then cp "$saved/dvc.lock" .; else rm -f dvc.lock; fi
-    git reset -q -- params.yaml dvc.lock
-  fi
+  [ -z "$override" ] || put_back
   [ $status = 0 ] || { echo "study_queue: $line failed (output above); stopping" >&2; exit 1; }
   python -m cnnlstm.store_outputs || exit 1
   git add dvcstore
