@@ -49,16 +49,18 @@ cpu=$(python -c 'import platform; print(open("/proc/cpuinfo").read().split("mode
 mapfile -t mine < <(priority | awk -v k="$worker" -v n="$workers" '(NR - k) % n == 0')
 # Run-cache entries other machines pushed: their runs are then restored, not retrained.
 dvc pull --run-cache -q >/dev/null 2>&1 || true
-# An edit to the training code or params since the committed runs would retrain all of them.
-if [ -d dvcstore/runs ]; then python -m cnnlstm.study_drift || exit 1; fi  # a new study has no runs yet
 done=() override=""
+if [ -d dvcstore/runs ]; then  # a new study has no runs yet
+  # An edit to the training code or params since the committed runs would retrain all of them.
+  python -m cnnlstm.study_drift || exit 1
+  mapfile -t done < <(python -m cnnlstm.store_outputs --done)
+fi
 saved=$(mktemp -d)
 put_back() {  # params.yaml and dvc.lock as they were before an override run, and unstaged (`dvc exp run` stages them)
   cp "$saved/params.yaml" .; if [ -f "$saved/dvc.lock" ]; then cp "$saved/dvc.lock" .; else rm -f dvc.lock; fi
   git reset -q -- params.yaml dvc.lock
 }
 trap '[ -z "$override" ] || put_back; echo "study_queue: stopped; rerun it to continue (finished runs are committed)" >&2; exit 130' INT TERM
-if [ -d dvcstore/runs ]; then mapfile -t done < <(python -m cnnlstm.store_outputs --done); fi
 for line in "${mine[@]}"; do
   read -r target override <<<"$line"
   if [ -z "$override" ] && printf '%s\n' "${done[@]}" | grep -qxF "$target"; then continue; fi
