@@ -11,17 +11,20 @@
 # other main models, then the rest; then the convergence check (the main models at
 # study.convergence_epochs) and the other seeds of study.seeds (the primary pair and cnn32_bilstm,
 # as pre-registered). Those two run as `dvc exp run -S KEY=VALUE`, params.yaml restored afterwards.
-# Worker k of n takes every n-th run from the k-th. A run dvc.lock records whose outputs dvcstore/
-# holds is skipped; any other run the store holds (entry and outputs) is restored by `--pull`, not
-# retrained. Each run's outputs are pushed while dvc.lock still names them, since `dvc push
-# --run-cache` sends only the entries; `python -m cnnlstm.store_outputs` then stops the worker if any
-# entry in the store lacks its outputs. Afterwards, in one checkout: `make repro` restores every run,
-# writes dvc.lock and the study's results; docs/budget.md keeps the 15-epoch point and the seeds.
+# Worker k of n takes every n-th run from the k-th; the convergence check lists its models in reverse
+# on odd folds, so that two workers share the slow ones (cnn32_bilstm takes twice as long as cnn32)
+# instead of one taking them all. A run the store holds whole is skipped: a dvc.lock run by its
+# record there, an override run by its run-cache entry (`cnnlstm.store_outputs --done`); any other
+# run the store holds is restored by `--pull`, not retrained. Each run's outputs are pushed while
+# dvc.lock still names them, since `dvc push --run-cache` sends only the entries; `python -m
+# cnnlstm.store_outputs` then stops the worker if any entry in the store lacks its outputs.
+# Afterwards, in one checkout: `make repro` restores every run, writes dvc.lock and the study's
+# results; docs/budget.md keeps the 15-epoch point and the seeds.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 priority() {
-  local proposed main rest seeds folds epochs f m s
+  local proposed main rest seeds folds epochs order f m s
   read_params() { python -c "import yaml; p = yaml.safe_load(open('params.yaml')); $1"; }
   read_list() { read_params "print(*$1, sep='\\n')" | sed '/^$/d'; }  # an empty list: no lines
   proposed=$(read_params 'print(p["model"]["name"])')
@@ -34,7 +37,12 @@ priority() {
   for f in "${folds[@]}"; do stage "$proposed" $f; stage "${main[0]}" $f; done
   for m in "${main[@]:1}"; do for f in "${folds[@]}"; do stage "$m" $f; done; done
   for m in "${rest[@]}"; do for f in "${folds[@]}"; do stage "$m" $f; done; done
-  for f in "${folds[@]}"; do for m in "$proposed" "${main[@]}"; do stage "$m" $f "train.epochs=$epochs"; done; done
+  local checked=("$proposed" "${main[@]}") reversed=()
+  for m in "${checked[@]}"; do reversed=("$m" "${reversed[@]}"); done
+  for f in "${folds[@]}"; do
+    if (( f % 2 )); then order=("${reversed[@]}"); else order=("${checked[@]}"); fi
+    for m in "${order[@]}"; do stage "$m" $f "train.epochs=$epochs"; done
+  done
   for s in "${seeds[@]}"; do
     for f in "${folds[@]}"; do for m in "$proposed" "${main[0]}" cnn32_bilstm; do stage "$m" $f "train.seed=$s"; done; done
   done
@@ -49,11 +57,12 @@ cpu=$(python -c 'import platform; print(open("/proc/cpuinfo").read().split("mode
 mapfile -t mine < <(priority | awk -v k="$worker" -v n="$workers" '(NR - k) % n == 0')
 # Run-cache entries other machines pushed: their runs are then restored, not retrained.
 dvc pull --run-cache -q >/dev/null 2>&1 || true
+held() { [ ! -d dvcstore/runs ] || python -m cnnlstm.store_outputs --done; }  # the runs on stdin the store holds whole
 done=() override=""
 if [ -d dvcstore/runs ]; then  # a new study has no runs yet
   # An edit to the training code or params since the committed runs would retrain all of them.
   python -m cnnlstm.study_drift || exit 1
-  mapfile -t done < <(python -m cnnlstm.store_outputs --done)
+  mapfile -t done < <(printf '%s\n' "${mine[@]}" | held)
 fi
 saved=$(mktemp -d)
 put_back() {  # params.yaml and dvc.lock as they were before an override run, and unstaged (`dvc exp run` stages them)
@@ -63,7 +72,9 @@ put_back() {  # params.yaml and dvc.lock as they were before an override run, an
 trap '[ -z "$override" ] || put_back; echo "study_queue: stopped; rerun it to continue (finished runs are committed)" >&2; exit 130' INT TERM
 for line in "${mine[@]}"; do
   read -r target override <<<"$line"
-  if [ -z "$override" ] && printf '%s\n' "${done[@]}" | grep -qxF "$target"; then continue; fi
+  if printf '%s\n' "${done[@]}" | grep -qxF "$line"; then continue; fi
+  # An override run is found by its stage's dvc.lock record, which a run above may have restored.
+  if [ -n "$override" ] && [ -n "$(held <<<"$line")" ]; then continue; fi
   started=$(date +%s)
   if [ -z "$override" ]; then
     dvc repro --pull "$target"

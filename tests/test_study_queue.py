@@ -15,7 +15,7 @@ import yaml
 
 from cnnlstm.gate.profile import profiled_params, write_params
 from cnnlstm.gate.workspace import copy_repo, dvc, stage_env
-from cnnlstm.store_outputs import done_stages, entries_without_outputs, not_pushed, object_path, prune
+from cnnlstm.store_outputs import done_runs, entries_without_outputs, not_pushed, object_path, prune
 from conftest import REPO
 from smoke_fixtures import SMOKE_PROFILE, clone, git, needs_dataset
 from test_study_continues import trained
@@ -23,6 +23,7 @@ from test_study_continues import trained
 pytestmark = [pytest.mark.slow, needs_dataset, pytest.mark.xdist_group("study-queue")]
 
 BASE_RUNS = {"train_hybrid@0", "train@cnn16-0", "train_hybrid@1", "train@cnn16-1"}
+RUNS = sorted(BASE_RUNS | {f"{run} train.epochs=2" for run in BASE_RUNS})
 
 
 def queue(repo: Path, *args: str) -> subprocess.CompletedProcess:
@@ -52,8 +53,8 @@ def test_the_order_is_the_study_then_the_convergence_check_over_the_configured_f
     worker, _ = worked
     listed = queue(worker, "--list").stdout.splitlines()
     assert listed == ["train_hybrid@0", "train@cnn16-0", "train_hybrid@1", "train@cnn16-1",
-                      "train_hybrid@0 train.epochs=2", "train@cnn16-0 train.epochs=2",
-                      "train_hybrid@1 train.epochs=2", "train@cnn16-1 train.epochs=2"]
+                      "train_hybrid@0 train.epochs=2", "train@cnn16-0 train.epochs=2",  # odd folds reversed:
+                      "train@cnn16-1 train.epochs=2", "train_hybrid@1 train.epochs=2"]  # workers share slow models
 
 
 def test_every_run_is_committed_with_its_outputs_and_the_workspace_is_the_studys(worked) -> None:
@@ -74,6 +75,7 @@ def test_a_fresh_clone_restores_every_committed_run_and_the_queue_trains_nothing
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert trained(output) == set(), output[-3000:]
+    assert "Reproducing experiment" not in output, output[-3000:]  # the override runs skipped, not restored
     assert git(fresh, "log", "--format=%s") == git(worker, "log", "--format=%s")  # nothing new to commit
     # The documented assembly of a budget point: the override runs come back from the run-cache.
     dvc(fresh, "fetch", "--run-cache")
@@ -85,14 +87,14 @@ def test_a_fresh_clone_restores_every_committed_run_and_the_queue_trains_nothing
 def test_the_store_check_finds_and_prunes_entries_without_outputs(worked, tmp_path) -> None:
     worker, _ = worked
     store = shutil.copytree(worker / "dvcstore", tmp_path / "store")
-    assert set(done_stages(store, worker / "dvc.lock")) >= BASE_RUNS
+    assert done_runs(store, RUNS, worker / "dvc.lock") == RUNS
     for entry in store.glob("runs/*/*/*"):  # lose every run's weights, as the 2026-12-04 push did
         for out in yaml.safe_load(entry.read_text())["outs"]:
             if out["path"].endswith(".pt"):
                 object_path(store, out["md5"]).unlink(missing_ok=True)
     missing = entries_without_outputs(store, not_pushed(worker / "dvc.yaml"))
     assert len(missing) == 8 and all(lost[0].startswith("models/") for lost in missing.values())
-    assert not set(done_stages(store, worker / "dvc.lock")) & BASE_RUNS
+    assert done_runs(store, RUNS, worker / "dvc.lock") == []
     prune(store, list(missing))
     assert entries_without_outputs(store, not_pushed(worker / "dvc.yaml")) == {}
     assert len(list((store / "runs").glob("*/*/*"))) == len(list((worker / "dvcstore" / "runs").glob("*/*/*"))) - 8

@@ -9,11 +9,15 @@ while dvc.lock still names them and runs this check after every push.
 
     python -m cnnlstm.store_outputs [STORE]            # exit 1 naming entries without their outputs
     python -m cnnlstm.store_outputs --prune [STORE]    # delete such entries (a restore would retrain anyway)
-    python -m cnnlstm.store_outputs --done [STORE]     # dvc.lock stages whose outputs STORE holds, one per line
+    python -m cnnlstm.store_outputs --done [STORE] < RUNS   # the runs of RUNS that STORE holds whole
+
+RUNS are the study queue's lines: `TARGET` (a dvc.lock stage) or `TARGET KEY=VALUE` (the stage run
+with DVC's parameter override, as `dvc exp run -S KEY=VALUE TARGET` makes it).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from pathlib import Path
@@ -69,11 +73,51 @@ def prune(store: Path, entries: list[Path]) -> None:
                 folder.rmdir()
 
 
-def done_stages(store: Path, lock: Path = Path("dvc.lock")) -> list[str]:
-    """The dvc.lock stages every output of which `store` holds: restoring them is only a checkout."""
+def overridden(params: dict, override: str) -> dict:
+    """A stage's recorded params ({file: {tracked key: value}}) after DVC's `-S KEY=VALUE`; unchanged
+    when the stage does not track KEY."""
+    key, _, text = override.partition("=")
+    value = yaml.safe_load(text)
+    params = copy.deepcopy(params)
+    for tracked in params.values():  # one mapping per params file
+        for name, section in tracked.items():
+            if key == name:
+                tracked[name] = value
+            elif key.startswith(name + "."):
+                *parents, leaf = key[len(name) + 1:].split(".")
+                for parent in parents:
+                    section = section[parent]
+                section[leaf] = value
+    return params
+
+
+def dep_hashes(record: dict) -> dict[str, str]:
+    return {dep["path"]: dep["md5"] for dep in record.get("deps", [])}
+
+
+def done_runs(store: Path, runs: list[str], lock: Path = Path("dvc.lock")) -> list[str]:
+    """The runs (`TARGET` or `TARGET KEY=VALUE`) whose outputs `store` holds, so that training them
+    again would only restore them. A plain target counts as done from its dvc.lock record; an
+    override run from the run-cache entry with dvc.lock's command and code (deps) and the overridden
+    params, so the queue skips it without a `dvc exp run` to restore it."""
     stages = yaml.safe_load(lock.read_text())["stages"] if lock.is_file() else {}
-    return [name for name, stage in stages.items()
-            if stage.get("outs") and all(has_output(store, out) for out in stage["outs"])]
+    entries = [yaml.safe_load(entry.read_text()) for entry in sorted((store / "runs").glob("*/*/*"))]
+
+    def whole(record: dict) -> bool:
+        return bool(record.get("outs")) and all(has_output(store, out) for out in record["outs"])
+
+    def done(run: str) -> bool:
+        target, _, override = run.partition(" ")
+        record = stages.get(target)
+        if record is None:
+            return False
+        if not override:
+            return whole(record)
+        params = overridden(record.get("params", {}), override)
+        return any(entry.get("cmd") == record["cmd"] and dep_hashes(entry) == dep_hashes(record)
+                   and entry.get("params", {}) == params and whole(entry) for entry in entries)
+
+    return [run for run in runs if done(run)]
 
 
 def describe(missing: dict[Path, list[str]], store: Path) -> str:
@@ -93,7 +137,7 @@ def main(argv: list[str]) -> None:
     if not (store / "runs").is_dir():
         raise CnnLstmError(f"{store}/runs: no run-cache entries there (is {store} the DVC remote folder?)")
     if flags == ["--done"]:
-        print(*done_stages(store), sep="\n")
+        print(*done_runs(store, sys.stdin.read().splitlines()), sep="\n")
         return
     missing = entries_without_outputs(store, not_pushed())
     if flags == ["--prune"]:
