@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import yaml
+from conftest import REPO
 
 from cnnlstm.report.findings import budget_finding, convergence_finding, progress_finding
 
@@ -53,3 +55,13 @@ def test_budget_finding_says_when_the_points_differ_in_more_than_epochs(tmp_path
         pd.DataFrame({"point": ["2ep-cpu", "30ep-cpu"], "recipe": recipes}).to_csv(tmp_path / "budget.csv", index=False)
         sentence = budget_finding(tmp_path / "budget_comparisons.csv", "cnn32_lstm", "cnn32")
         assert phrase in sentence and "30 epochs (30ep-cpu): **better**, +0.51 pp" in sentence
+
+
+def test_the_committed_answer_names_whether_its_budget_converged() -> None:
+    """As pre-registered, a budget that fails the convergence check is named in the answer itself."""
+    epochs = yaml.safe_load((REPO / "params.yaml").read_text())["train"]["epochs"]
+    converged, _ = convergence_finding(REPO / "reports/budget/budget_convergence.csv", epochs)
+    expected = {None: "at this budget", False: f"at {epochs} epochs, not yet converged",
+                True: f"at {epochs} epochs, converged"}[converged]
+    answer = next(line for line in (REPO / "reports/REPORT.md").read_text().splitlines() if "**Answer:" in line)
+    assert f" {expected}.**" in answer

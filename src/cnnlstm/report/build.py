@@ -206,12 +206,16 @@ def summary_section(summary: dict[str, Any], models: pd.DataFrame, inputs: Input
     progress = progress_finding(summary)
     if progress:
         lines += [progress, ""]
+    converged, check = convergence_finding(inputs.budget / "budget_convergence.csv", conditions["epochs"])
+    # As pre-registered: a budget that fails the convergence check is named in the answer itself.
+    budget = {None: "at this budget", False: f"at {conditions['epochs']} epochs, not yet converged",
+              True: f"at {conditions['epochs']} epochs, converged"}[converged]
     pair = _proposed_pair(summary)
     if pair is not None:
         stats = pair["accuracy"]
         answer = {BETTER: "improves it", WORSE: "makes it worse", EQUIVALENT: "changes it by less than the margin",
                   INCONCLUSIVE: "is not shown to improve it"}[stats["verdict"]]
-        lines.append(f"- **Answer: adding an LSTM to the CNN {answer} at this budget.** The proposed **{proposed}** against **{pair['baseline']}**, the CNN with "
+        lines.append(f"- **Answer: adding an LSTM to the CNN {answer} {budget}.** The proposed **{proposed}** against **{pair['baseline']}**, the CNN with "
                      f"the same convolutions: **{verdict_phrase(stats, margin)}**, {evidence(stats, margin)}.")
     def heldout(name: str) -> str:
         return f"{models.loc[name, 'accuracy_mean'] * 100:.2f} ± {models.loc[name, 'accuracy_std'] * 100:.2f}%"
@@ -226,7 +230,7 @@ def summary_section(summary: dict[str, Any], models: pd.DataFrame, inputs: Input
     if pair is not None and (inputs.seeds / "seed_comparisons.csv").is_file():
         for line in seed_finding(inputs.seeds / "seed_comparisons.csv", proposed, pair["baseline"]):
             lines.append(f"- Seeds, {line}")
-    lines.append(f"- {convergence_finding(inputs.budget / 'budget_convergence.csv', conditions['epochs'])[1]}")
+    lines.append(f"- {check}")
     return "## Summary\n\n" + "\n".join(lines)
 
 
