@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-from conftest import REPO
 
 from cnnlstm.report.findings import budget_finding, convergence_finding, progress_finding
+from conftest import REPO
 
 COLUMNS = ["model", "point_short", "point_long", "accuracy_short", "accuracy_long", "gain", "ci95_low", "ci95_high",
            "p_ttest", "tolerance", "converged", "folds"]
