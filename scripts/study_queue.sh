@@ -9,12 +9,14 @@
 #
 # Order (docs/preregistration.md): the primary pair (proposed hybrid and cnn32) fold by fold, then the
 # other main models, then the rest; then the convergence check (the main models at
-# study.convergence_epochs) and the other seeds of study.seeds (the primary pair and cnn32_bilstm,
-# as pre-registered). Those two run as `dvc exp run -S KEY=VALUE`, params.yaml restored afterwards.
-# Worker k of n takes every n-th run from the k-th; the convergence check lists its models in reverse
-# on odd folds, so that two workers share the slow ones (cnn32_bilstm takes twice as long as cnn32)
-# instead of one taking them all. A run the store holds whole is skipped: a dvc.lock run by its
-# record there, an override run by its run-cache entry (`cnnlstm.store_outputs --done`); any other
+# study.convergence_epochs); then Amendment 1's extension (the main models at twice train.epochs, the
+# primary pair first); then the other seeds of study.seeds (the primary pair and cnn32_bilstm, as
+# pre-registered). Those run as `dvc exp run -S KEY=VALUE`, params.yaml restored afterwards.
+# Worker k of n takes every n-th run from the k-th; the convergence check and the extension list their
+# models in reverse on odd folds, so that two workers share the slow ones (cnn32_bilstm takes twice as
+# long as cnn32) instead of one taking them all. A run listed twice (an extension equal to the
+# check's budget, in a tiny study) is trained once. A run the store holds whole is skipped: a dvc.lock
+# run by its record there, an override run by its run-cache entry (`cnnlstm.store_outputs --done`); any other
 # run the store holds is restored by `--pull`, not retrained. Each run's outputs are pushed while
 # dvc.lock still names them, since `dvc push --run-cache` sends only the entries; `python -m
 # cnnlstm.store_outputs` then stops the worker if any entry in the store lacks its outputs.
@@ -24,7 +26,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 priority() {
-  local proposed main rest seeds folds epochs order f m s
+  local proposed main rest seeds folds epochs extension order f m s
   read_params() { python -c "import yaml; p = yaml.safe_load(open('params.yaml')); $1"; }
   read_list() { read_params "print(*$1, sep='\\n')" | sed '/^$/d'; }  # an empty list: no lines
   proposed=$(read_params 'print(p["model"]["name"])')
@@ -33,28 +35,37 @@ priority() {
   mapfile -t seeds < <(read_list 'p["study"]["seeds"][1:]')
   mapfile -t folds < <(read_list 'p["cv"]["fold_ids"]')
   epochs=$(read_params 'print(p["study"]["convergence_epochs"])')
+  extension=$(python -c "import yaml; from cnnlstm.study.extension import extension_epochs as e; \
+print(e(yaml.safe_load(open('params.yaml'))['train']['epochs']))") || return 1
   stage() { if [ "$1" = "$proposed" ]; then echo "train_hybrid@$2${3:+ $3}"; else echo "train@$1-$2${3:+ $3}"; fi; }
+  alternating() {  # OVERRIDE MODEL...: fold by fold, the models in reverse order on odd folds
+    local override=$1 reversed=() m; shift
+    for m in "$@"; do reversed=("$m" "${reversed[@]}"); done
+    for f in "${folds[@]}"; do
+      if (( f % 2 )); then order=("${reversed[@]}"); else order=("$@"); fi
+      for m in "${order[@]}"; do stage "$m" $f "$override"; done
+    done
+  }
   for f in "${folds[@]}"; do stage "$proposed" $f; stage "${main[0]}" $f; done
   for m in "${main[@]:1}"; do for f in "${folds[@]}"; do stage "$m" $f; done; done
   for m in "${rest[@]}"; do for f in "${folds[@]}"; do stage "$m" $f; done; done
-  local checked=("$proposed" "${main[@]}") reversed=()
-  for m in "${checked[@]}"; do reversed=("$m" "${reversed[@]}"); done
-  for f in "${folds[@]}"; do
-    if (( f % 2 )); then order=("${reversed[@]}"); else order=("${checked[@]}"); fi
-    for m in "${order[@]}"; do stage "$m" $f "train.epochs=$epochs"; done
-  done
+  alternating "train.epochs=$epochs" "$proposed" "${main[@]}"
+  alternating "train.epochs=$extension" "$proposed" "${main[0]}"
+  alternating "train.epochs=$extension" "${main[@]:1}"
   for s in "${seeds[@]}"; do
     for f in "${folds[@]}"; do for m in "$proposed" "${main[0]}" cnn32_bilstm; do stage "$m" $f "train.seed=$s"; done; done
   done
 }
 
-if [ "${1:-}" = "--list" ]; then priority; exit 0; fi
+listed() { priority | awk '!seen[$0]++'; }  # each run once, in its first place
+if [ "${1:-}" = "--list" ]; then listed; exit; fi
 if [ $# -ne 2 ] || [ "$1" -lt 1 ] || [ "$1" -gt "$2" ]; then
   echo "usage: $0 WORKER WORKERS (1 <= WORKER <= WORKERS) | --list" >&2; exit 2
 fi
 worker=$1 workers=$2
 cpu=$(python -c 'import platform; print(open("/proc/cpuinfo").read().split("model name")[1].split(":")[1].split("\n")[0].strip() if platform.system() == "Linux" else platform.processor())')
-mapfile -t mine < <(priority | awk -v k="$worker" -v n="$workers" '(NR - k) % n == 0')
+runs=$(listed) || { echo "study_queue: cannot list the runs from params.yaml (above)" >&2; exit 1; }
+mapfile -t mine < <(awk -v k="$worker" -v n="$workers" '(NR - k) % n == 0' <<<"$runs")
 # Run-cache entries other machines pushed: their runs are then restored, not retrained.
 dvc pull --run-cache -q >/dev/null 2>&1 || true
 held() { [ ! -d dvcstore/runs ] || python -m cnnlstm.store_outputs --done; }  # the runs on stdin the store holds whole

@@ -24,7 +24,7 @@ from cnnlstm.study.analysis import judge_families
 from cnnlstm.study.budget import budget_comparisons, budget_markdown, budget_table, primary_table
 from cnnlstm.study.budget_points import load_budget_points
 from cnnlstm.study.conditions import recipe
-from cnnlstm.study.convergence import convergence_table, interaction_table
+from cnnlstm.study.convergence import checked_budgets, convergence_table, interaction_table
 from cnnlstm.study.pairs import comparison_pairs
 from cnnlstm.study.runs import FoldSizes
 from test_evaluation import REPO, fake_study, fake_study_template, run_stage  # noqa: F401 (fixtures)
@@ -210,6 +210,29 @@ def test_convergence_check_by_hand(tmp_path: Path, params: Params) -> None:
     assert convergence_table({}, params).empty
 
 
+def test_the_extension_is_checked_against_the_studys_budget(tmp_path: Path, params: Params) -> None:
+    """Amendment 1: twice train.epochs, checked from train.epochs; never from the shorter point directly."""
+    epochs, short = params.train.epochs, params.analysis.convergence_epochs
+    assert checked_budgets(params) == [(short, epochs), (epochs, 2 * epochs)]
+    folder = tmp_path / "budgets"
+    write_point(folder / f"{short}ep", short, {"cnn32": CNN_2, "cnn32_lstm": LSTM_2})
+    write_point(folder / f"{epochs}ep", epochs, {"cnn32": CNN_5, "cnn32_lstm": LSTM_5})
+    write_point(folder / f"{2 * epochs}ep", 2 * epochs, {"cnn32": [a + 0.002 for a in CNN_5],
+                                                          "cnn32_lstm": [a + 0.004 for a in LSTM_5]})
+    points = load_budget_points(folder)
+    table = convergence_table(points, params)
+    assert list(zip(table["model"], table["epochs_short"], table["epochs_long"])) == [
+        ("cnn32", short, epochs), ("cnn32_lstm", short, epochs),
+        ("cnn32", epochs, 2 * epochs), ("cnn32_lstm", epochs, 2 * epochs)]
+    extended = table.iloc[2:].set_index("model")
+    assert extended.loc["cnn32", "gain"] == pytest.approx(0.002, abs=1e-9) and extended.loc["cnn32", "converged"]
+    assert extended.loc["cnn32_lstm", "gain"] == pytest.approx(0.004, abs=1e-9)  # above the 0.25 pp tolerance
+    assert not extended.loc["cnn32_lstm", "converged"]
+    markdown = budget_markdown(budget_table(points), budget_comparisons(points, params), primary_table(points, params),
+                               interaction_table(points, params), table, params)
+    assert f"{epochs}ep → {2 * epochs}ep" in markdown and "not run yet" not in markdown
+
+
 def test_markdown_shows_every_section(budgets: Path, params: Params) -> None:
     log = budgets / "5ep-cpu/train/cnn32/fold0.json"
     log.write_text(json.dumps({**json.loads(log.read_text()), "hardware": "Intel Xeon 8488C"}))
@@ -226,7 +249,8 @@ def test_markdown_shows_every_section(budgets: Path, params: Params) -> None:
     assert "hardware: Intel Xeon 8488C x 1, not recorded x 7" in text  # from the run records
     assert "Holm family of 6 pairs at every point" in text and "-0.30 pp, summary only" in text
     assert "**Primary comparison** (cnn32_lstm vs cnn32" in text and "**Budget x model interaction**" in text
-    assert "2ep-cpu → 5ep-cpu" in text and "Not run yet: it needs points at 15 and 30 epochs" in text
+    assert "2ep-cpu → 5ep-cpu" in text and "15 → 30 epochs: not run yet; it needs both points" in text
+    assert "30 → 60 epochs: not run yet" in text  # Amendment 1's extension
 
 
 def test_budget_stage_writes_tables_and_figure(budgets: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,40 +1,57 @@
-"""The report's sentences on convergence and on a study between sittings, from the stages' outputs."""
+"""The report's sentences on convergence, on Amendment 1's extension and on a study between sittings, from
+the stages' outputs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import json
+import shutil
+
 import pandas as pd
 import yaml
 
-from cnnlstm.report.findings import budget_finding, convergence_finding, progress_finding
+from cnnlstm.report.build import Inputs, summary_section
+from cnnlstm.report.findings import (budget_finding, budget_words, convergence_finding, extension_primary,
+                                     progress_finding)
+from cnnlstm.study.convergence import CONVERGENCE_COLUMNS
 from conftest import REPO
 
-COLUMNS = ["model", "point_short", "point_long", "accuracy_short", "accuracy_long", "gain", "ci95_low", "ci95_high",
-           "p_ttest", "tolerance", "converged", "folds"]
+MAIN = ["cnn32", "cnn32_lstm", "cnn32_bilstm", "cnn32_wide"]
 
 
-def write_check(path: Path, rows: list[tuple[str, str, float, bool]]) -> Path:
-    pd.DataFrame([(model, "15ep-cpu", long, 0.93, 0.93, gain, 0, 0, 0.5, 0.0025, converged, 10)
-                  for model, long, gain, converged in rows], columns=COLUMNS).to_csv(path, index=False)
+def write_check(path: Path, rows: list[tuple[str, str, float, bool]], short: str = "15ep-cpu") -> Path:
+    """budget_convergence.csv: (model, longer point, gain, converged) per row."""
+    pd.DataFrame([(model, short, long, int(short.split("ep")[0]), int(long.split("ep")[0]), 0.93, 0.93, gain, 0, 0,
+                   0.5, 0.0025, converged, 10) for model, long, gain, converged in rows],
+                 columns=CONVERGENCE_COLUMNS).to_csv(path, index=False)
     return path
 
 
 def test_convergence_is_unchecked_without_a_check_at_the_studys_budget(tmp_path: Path) -> None:
-    assert convergence_finding(tmp_path / "missing.csv", 30)[0] is None
+    assert convergence_finding(tmp_path / "missing.csv", 30, MAIN)[0] is None
     other_budget = write_check(tmp_path / "c.csv", [("cnn32", "10ep-cpu", 0.001, True)])
-    converged, sentence = convergence_finding(other_budget, 30)
+    converged, sentence = convergence_finding(other_budget, 30, MAIN)
     assert converged is None and "not checked yet" in sentence and "30-epoch budget" in sentence
 
 
 def test_one_main_model_still_gaining_means_not_yet_converged(tmp_path: Path) -> None:
     check = write_check(tmp_path / "c.csv", [("cnn32", "30ep-cpu", 0.001, True), ("cnn32_lstm", "30ep-cpu", 0.004, False)])
-    converged, sentence = convergence_finding(check, 30)
+    converged, sentence = convergence_finding(check, 30, MAIN)
     assert converged is False and "cnn32_lstm +0.40 pp (not converged)" in sentence and "not yet converged" in sentence
     check = write_check(tmp_path / "c.csv", [("cnn32", "30ep", 0.001, True), ("cnn32_lstm", "30ep", -0.0005, True)])
-    assert convergence_finding(check, 30) == (True, "Convergence check, held-out accuracy gain from 15ep-cpu to 30ep: "
-                                                    "cnn32 +0.10 pp (converged); cnn32_lstm -0.05 pp (converged); "
-                                                    "every main model is converged.")
+    assert convergence_finding(check, 30, MAIN[:2]) == (
+        True, "Convergence check, held-out accuracy gain from 15ep-cpu to 30ep: cnn32 +0.10 pp (converged); "
+              "cnn32_lstm -0.05 pp (converged); every main model is converged.")
+
+
+def test_converged_is_claimed_only_once_every_main_model_is_checked(tmp_path: Path) -> None:
+    check = write_check(tmp_path / "c.csv", [("cnn32", "60ep-cpu", 0.001, True), ("cnn32_lstm", "60ep-cpu", 0.002, True)],
+                        short="30ep-cpu")
+    converged, sentence = convergence_finding(check, 60, MAIN)
+    assert converged is None and sentence.endswith("no main model fails so far; cnn32_bilstm, cnn32_wide not checked yet.")
+    assert budget_words(60, converged) == "at 60 epochs, convergence not yet checked"
+    assert convergence_finding(check, 30, MAIN)[0] is None  # a check of the 60-epoch budget says nothing of 30
 
 
 def test_progress_names_the_models_left_out() -> None:
@@ -57,11 +74,61 @@ def test_budget_finding_says_when_the_points_differ_in_more_than_epochs(tmp_path
         assert phrase in sentence and "30 epochs (30ep-cpu): **better**, +0.51 pp" in sentence
 
 
+def extended_budget(tmp_path: Path, models_at_60: list[str], verdict: str = "better") -> Path:
+    """The committed budget tables plus a synthetic 60ep-cpu point: the primary pair there, the 30 -> 60 check
+    of `models_at_60` (all converged) and the pair's interaction test."""
+    budget = shutil.copytree(REPO / "reports/budget", tmp_path / "budget")
+    primary = pd.read_csv(budget / "budget_primary.csv")
+    at_60 = primary[primary["point"] == "30ep-cpu"].assign(point="60ep-cpu", epochs=60, mean_diff=0.0061, verdict=verdict)
+    pd.concat([primary, at_60]).to_csv(budget / "budget_primary.csv", index=False)
+    checks = pd.read_csv(budget / "budget_convergence.csv")
+    extra = write_check(tmp_path / "c.csv", [(m, "60ep-cpu", 0.001, True) for m in models_at_60], short="30ep-cpu")
+    pd.concat([checks, pd.read_csv(extra)]).to_csv(budget / "budget_convergence.csv", index=False)
+    tests = pd.read_csv(budget / "budget_interactions.csv")
+    row = tests[(tests["point_a"] == "15ep-cpu") & (tests["point_b"] == "30ep-cpu") & (tests["model"] == "cnn32_lstm")
+                & (tests["baseline"] == "cnn32")].assign(point_a="30ep-cpu", point_b="60ep-cpu", change=0.0011)
+    pd.concat([tests, row]).to_csv(budget / "budget_interactions.csv", index=False)
+    return budget
+
+
+def committed_summary(budget: Path) -> str:
+    summary = json.loads((REPO / "metrics/summary.json").read_text())
+    models = pd.read_csv(REPO / "reports/tables/models.csv").set_index("model")
+    inputs = Inputs(REPO / "reports/tables", REPO / "plots/figures", budget, REPO / "plots/budget",
+                    REPO / "reports/seeds", REPO / "plots/seeds", "test")
+    return summary_section(summary, models, inputs)
+
+
+def test_the_answer_moves_to_the_extension_once_its_primary_pair_is_complete(tmp_path: Path) -> None:
+    """Amendment 1: the answer at 60 epochs, unadjusted, with the 30-epoch study's answer and the interaction."""
+    text = committed_summary(extended_budget(tmp_path, MAIN))
+    answer = next(line for line in text.splitlines() if "**Answer:" in line)
+    assert answer.startswith("- **Answer: adding an LSTM to the CNN improves it at 60 epochs, converged.**")
+    assert "+0.61 pp held-out accuracy" in answer and "(the primary test, not adjusted)" in answer
+    assert "from 30ep-cpu to 60ep-cpu the difference changed by +0.11 pp" in answer
+    assert "- The pre-registered 30-epoch study, all 10 models: adding an LSTM to the CNN improves it at 30 epochs, " \
+           "not yet converged." in text
+    assert "gain from 30ep-cpu to 60ep-cpu: cnn32 +0.10 pp (converged)" in text
+    partly = committed_summary(extended_budget(tmp_path / "partly", MAIN[:2], verdict="inconclusive"))
+    assert "is not shown to improve it at 60 epochs, convergence not yet checked.**" in partly
+
+
+def test_the_answer_stays_at_the_studys_budget_without_the_extension(tmp_path: Path) -> None:
+    budget = extended_budget(tmp_path, MAIN)
+    primary = pd.read_csv(budget / "budget_primary.csv")
+    primary.loc[primary["point"] == "60ep-cpu", "verdict"] = "not run"  # a pair not complete there
+    primary.to_csv(budget / "budget_primary.csv", index=False)
+    assert extension_primary(budget, 30) is None
+    assert "**Answer: adding an LSTM to the CNN improves it at 30 epochs, not yet converged.**" in committed_summary(budget)
+
+
 def test_the_committed_answer_names_whether_its_budget_converged() -> None:
-    """As pre-registered, a budget that fails the convergence check is named in the answer itself."""
-    epochs = yaml.safe_load((REPO / "params.yaml").read_text())["train"]["epochs"]
-    converged, _ = convergence_finding(REPO / "reports/budget/budget_convergence.csv", epochs)
-    expected = {None: "at this budget", False: f"at {epochs} epochs, not yet converged",
-                True: f"at {epochs} epochs, converged"}[converged]
+    """As pre-registered, a budget that fails the convergence check is named in the answer itself; once
+    Amendment 1's extension holds the primary pair, the answer is stated at its budget."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    budget, epochs = REPO / "reports/budget", params["train"]["epochs"]
+    extended = extension_primary(budget, epochs)
+    answered = epochs if extended is None else int(extended["epochs"])
+    converged, _ = convergence_finding(budget / "budget_convergence.csv", answered, params["study"]["main_models"])
     answer = next(line for line in (REPO / "reports/REPORT.md").read_text().splitlines() if "**Answer:" in line)
-    assert f" {expected}.**" in answer
+    assert f" {budget_words(answered, converged)}.**" in answer

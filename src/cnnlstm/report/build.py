@@ -13,7 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from cnnlstm.report.findings import budget_finding, convergence_finding, progress_finding, seed_finding
+from cnnlstm.report.findings import (budget_finding, budget_words, convergence_finding, extension_primary, primary_change,
+                                     progress_finding, seed_finding)
 from cnnlstm.study.conditions import budget_phrase, schedule_phrase
 from cnnlstm.study.formatting import format_p
 from cnnlstm.study.questions import PARAM_MATCH_TOLERANCE, QUESTIONS
@@ -183,6 +184,10 @@ class Inputs:
     code: str             # the code's last commit and its date (provenance.code_version)
 
 
+ANSWERS = {BETTER: "improves it", WORSE: "makes it worse", EQUIVALENT: "changes it by less than the margin",
+           INCONCLUSIVE: "is not shown to improve it"}
+
+
 def _proposed_pair(summary: dict[str, Any]) -> dict[str, Any] | None:
     proposed = summary["proposed_model"]
     return next((e for e in summary["comparisons"].get("lstm_vs_cnn", {}).values() if e["model"] == proposed), None)
@@ -206,16 +211,19 @@ def summary_section(summary: dict[str, Any], models: pd.DataFrame, inputs: Input
     progress = progress_finding(summary)
     if progress:
         lines += [progress, ""]
-    converged, check = convergence_finding(inputs.budget / "budget_convergence.csv", conditions["epochs"])
-    # As pre-registered: a budget that fails the convergence check is named in the answer itself.
-    budget = {None: "at this budget", False: f"at {conditions['epochs']} epochs, not yet converged",
-              True: f"at {conditions['epochs']} epochs, converged"}[converged]
+    epochs, main_models = conditions["epochs"], summary["analysis"]["main_models"]
+    converged, check = convergence_finding(inputs.budget / "budget_convergence.csv", epochs, main_models)
+    extended = extension_primary(inputs.budget, epochs)
+    if extended is not None:  # Amendment 1: the answer is stated at the extension's budget
+        lines.append(_extension_answer(extended, inputs.budget, epochs, main_models, margin))
     pair = _proposed_pair(summary)
     if pair is not None:
         stats = pair["accuracy"]
-        answer = {BETTER: "improves it", WORSE: "makes it worse", EQUIVALENT: "changes it by less than the margin",
-                  INCONCLUSIVE: "is not shown to improve it"}[stats["verdict"]]
-        lines.append(f"- **Answer: adding an LSTM to the CNN {answer} {budget}.** The proposed **{proposed}** against **{pair['baseline']}**, the CNN with "
+        # As pre-registered: a budget that fails the convergence check is named in the answer itself.
+        said = f"adding an LSTM to the CNN {ANSWERS[stats['verdict']]} {budget_words(epochs, converged)}."
+        lead = (f"**Answer: {said}**" if extended is None
+                else f"The pre-registered {epochs}-epoch study, all {len(summary['models'])} models: {said}")
+        lines.append(f"- {lead} The proposed **{proposed}** against **{pair['baseline']}**, the CNN with "
                      f"the same convolutions: **{verdict_phrase(stats, margin)}**, {evidence(stats, margin)}.")
     def heldout(name: str) -> str:
         return f"{models.loc[name, 'accuracy_mean'] * 100:.2f} ± {models.loc[name, 'accuracy_std'] * 100:.2f}%"
@@ -231,7 +239,26 @@ def summary_section(summary: dict[str, Any], models: pd.DataFrame, inputs: Input
         for line in seed_finding(inputs.seeds / "seed_comparisons.csv", proposed, pair["baseline"]):
             lines.append(f"- Seeds, {line}")
     lines.append(f"- {check}")
+    if extended is not None:
+        lines.append(f"- {convergence_finding(inputs.budget / 'budget_convergence.csv', extended['epochs'], main_models)[1]}")
     return "## Summary\n\n" + "\n".join(lines)
+
+
+def _extension_answer(row: pd.Series, budget: Path, study_epochs: int, main_models: list[str], margin: float) -> str:
+    """The answer at Amendment 1's extension: the primary pair there, unadjusted as pre-registered, and how
+    it changed from the study's budget (the interaction test)."""
+    converged, _ = convergence_finding(budget / "budget_convergence.csv", row["epochs"], main_models)
+    stats = {**row.to_dict(), "within_margin": below_alpha(row["p_tost"])}
+    dz = "–" if pd.isna(row["cohens_dz"]) else f"{row['cohens_dz']:+.2f}"
+    change = primary_change(budget, row, study_epochs)
+    return (f"- **Answer: adding an LSTM to the CNN {ANSWERS[row['verdict']]} {budget_words(row['epochs'], converged)}.** "
+            f"Amendment 1 (docs/preregistration.md): the main models trained again at twice the pre-registered "
+            f"budget ({row['point']}). The proposed **{row['model']}** against **{row['baseline']}**: "
+            f"**{verdict_phrase(stats, margin)}**, {row['mean_diff'] * 100:+.2f} pp held-out accuracy (95% CI "
+            f"[{row['ci95_low'] * 100:+.2f}, {row['ci95_high'] * 100:+.2f}] pp), corrected t-test p "
+            f"{_p_phrase(row['p_ttest'])} (the primary test, not adjusted), Wilcoxon p {_p_phrase(row['p_wilcoxon'])}, "
+            f"TOST ±{margin * 100:.2f} pp p {_p_phrase(row['p_tost'])}, d_z {dz}, higher on {row['wins']} of "
+            f"{row['folds']} folds" + (f"; {change}" if change else "") + ".")
 
 
 def _left_out(summary: dict[str, Any]) -> str:
@@ -286,7 +313,8 @@ def budget_and_seeds_section(inputs: Inputs, report_dir: Path) -> str:
 
 def limitations_section(summary: dict[str, Any], inputs: Inputs) -> str:
     c = summary["conditions"]
-    converged, check = convergence_finding(inputs.budget / "budget_convergence.csv", c["epochs"])
+    converged, check = convergence_finding(inputs.budget / "budget_convergence.csv", c["epochs"],
+                                           summary["analysis"]["main_models"])
     budget = (f"{check} A verdict may change with a longer budget; the budget points show how it moved."
               if not converged else f"{check} Longer training is not expected to move a difference worth reporting.")
     return (

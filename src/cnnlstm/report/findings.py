@@ -1,6 +1,6 @@
 """What the budget and seed stages found about the proposed model's question, in sentences for the
 report's summary: read from their tables (reports/budget/budget_comparisons.csv, budget_convergence.csv,
-reports/seeds/seed_comparisons.csv), never copied by hand."""
+budget_primary.csv, budget_interactions.csv, reports/seeds/seed_comparisons.csv), never copied by hand."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from cnnlstm.study.extension import extension_epochs
 from cnnlstm.study.formatting import format_p
+from cnnlstm.study.verdicts import NOT_RUN
+
+
+def _table(path: Path) -> pd.DataFrame:
+    """A budget stage table; empty when missing or without rows (a table of no rows may have no header)."""
+    try:
+        return pd.read_csv(path)
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        return pd.DataFrame()
 
 
 def _diff(row: pd.Series) -> str:
@@ -47,22 +57,57 @@ def seed_finding(comparisons: Path, model: str, baseline: str) -> list[str]:
     return lines
 
 
-def convergence_finding(convergence: Path, epochs: int) -> tuple[bool | None, str]:
-    """(whether every main model is converged at `epochs`, None while unchecked; a sentence saying so)
-    from the budget stage's convergence check, whose longer point is the study's budget."""
-    rows = pd.read_csv(convergence) if convergence.is_file() else pd.DataFrame()
+def convergence_finding(convergence: Path, epochs: int, main_models: list[str]) -> tuple[bool | None, str]:
+    """(whether every main model is converged at `epochs`: None until each is checked, unless one already
+    fails; a sentence saying so) from the budget stage's convergence check whose longer point has `epochs`."""
+    rows = _table(convergence)
     if not rows.empty:
-        rows = rows[rows["point_long"].str.match(rf"{epochs}ep(-|$)")]
+        rows = rows[rows["epochs_long"] == epochs]
     if rows.empty:
         return None, (f"Convergence at {epochs} epochs is **not checked yet**: the pre-registered check (the main "
                       "models trained again at half the budget, docs/preregistration.md) has not run, so these are "
                       f"statements about a {epochs}-epoch budget.")
     gains = "; ".join(f"{r['model']} {r['gain'] * 100:+.2f} pp ({'converged' if r['converged'] else 'not converged'})"
                       for _, r in rows.iterrows())
-    converged = bool(rows["converged"].all())
-    verdict = "every main model is converged" if converged else f"**not yet converged** at {epochs} epochs"
+    unchecked = [m for m in main_models if m not in set(rows["model"])]
+    converged = False if not rows["converged"].all() else None if unchecked else True
+    verdict = {True: "every main model is converged", False: f"**not yet converged** at {epochs} epochs",
+               None: f"no main model fails so far; {', '.join(unchecked)} not checked yet"}[converged]
     return converged, (f"Convergence check, held-out accuracy gain from {rows.iloc[0]['point_short']} to "
                        f"{rows.iloc[0]['point_long']}: {gains}; {verdict}.")
+
+
+def budget_words(epochs: int, converged: bool | None) -> str:
+    """The budget an answer holds at, as the pre-registration has it named in the answer itself."""
+    state = {None: "convergence not yet checked", False: "not yet converged", True: "converged"}[converged]
+    return f"at {epochs} epochs, {state}"
+
+
+def extension_primary(budget: Path, study_epochs: int) -> pd.Series | None:
+    """The primary pair judged at Amendment 1's extension of a `study_epochs` study (the first such point
+    of budget_primary.csv), None until the pair is complete there; from then on the published answer is
+    stated at that budget (docs/preregistration.md)."""
+    rows = _table(budget / "budget_primary.csv")
+    if rows.empty:
+        return None
+    rows = rows[(rows["epochs"] == extension_epochs(study_epochs)) & (rows["verdict"] != NOT_RUN)]
+    return None if rows.empty else rows.iloc[0]
+
+
+def primary_change(budget: Path, row: pd.Series, study_epochs: int) -> str | None:
+    """The budget x model interaction of the primary pair from the study's budget to `row`'s point, in words."""
+    tests, primary = _table(budget / "budget_interactions.csv"), _table(budget / "budget_primary.csv")
+    if tests.empty:
+        return None
+    at_study = primary.query("epochs == @study_epochs")["point"]
+    tests = tests.query("point_b == @row.point and point_a in @at_study and same_recipe "
+                        "and model == @row.model and baseline == @row.baseline")
+    if tests.empty:
+        return None
+    t = tests.iloc[0]
+    return (f"from {t['point_a']} to {t['point_b']} the difference changed by {t['change'] * 100:+.2f} pp "
+            f"(95% CI [{t['ci95_low'] * 100:+.2f}, {t['ci95_high'] * 100:+.2f}], budget × model interaction test "
+            f"p {format_p(t['p_ttest'])})")
 
 
 def progress_finding(summary: dict) -> str | None:

@@ -1,7 +1,8 @@
 """Tests across budget points, on the same folds (docs/preregistration.md): the convergence check (each
-main model's paired held-out accuracy gain from `study.convergence_epochs` to `train.epochs`) and the
-budget x model interaction test (the per-fold change of a pair's difference between two points). Both
-use the corrected resampled t-test; only points with per-fold files take part."""
+main model's paired held-out accuracy gain from `study.convergence_epochs` to `train.epochs`, and, as
+Amendment 1 adds, from `train.epochs` to the extension's doubled budget) and the budget x model
+interaction test (the per-fold change of a pair's difference between two points). Both use the
+corrected resampled t-test; only points with per-fold files take part."""
 
 from __future__ import annotations
 
@@ -15,14 +16,22 @@ from cnnlstm.evaluation.metrics import rounded
 from cnnlstm.study.analysis import alternative_size
 from cnnlstm.study.budget_points import BudgetPoint
 from cnnlstm.study.conditions import recipe
+from cnnlstm.study.extension import extension_epochs
 from cnnlstm.study.pairs import comparison_pairs
 from cnnlstm.study.stats import corrected_ttest
 from cnnlstm.study.verdicts import below_alpha
 
 INTERACTION_COLUMNS = ["point_a", "point_b", "same_recipe", "question", "model", "baseline", "diff_a", "diff_b",
                        "change", "ci95_low", "ci95_high", "p_ttest", "p_ttest_alternative", "borderline", "folds"]
-CONVERGENCE_COLUMNS = ["model", "point_short", "point_long", "accuracy_short", "accuracy_long", "gain", "ci95_low",
-                       "ci95_high", "p_ttest", "tolerance", "converged", "folds"]
+CONVERGENCE_COLUMNS = ["model", "point_short", "point_long", "epochs_short", "epochs_long", "accuracy_short",
+                       "accuracy_long", "gain", "ci95_low", "ci95_high", "p_ttest", "tolerance", "converged", "folds"]
+
+
+def checked_budgets(params: Params) -> list[tuple[int, int]]:
+    """The (shorter, longer) budgets of each convergence check, in order: the pre-registered one, then the
+    extension's."""
+    epochs = params.train.epochs
+    return [(params.analysis.convergence_epochs, epochs), (epochs, extension_epochs(epochs))]
 
 
 def _paired_points(points: dict[str, BudgetPoint]) -> list[tuple[BudgetPoint, BudgetPoint]]:
@@ -59,13 +68,13 @@ def interaction_table(points: dict[str, BudgetPoint], params: Params) -> pd.Data
 
 
 def convergence_table(points: dict[str, BudgetPoint], params: Params) -> pd.DataFrame:
-    """Per main model complete at both a `study.convergence_epochs` point and a `train.epochs` point of the
-    same recipe: the mean paired gain with its corrected 95% interval; converged when the gain is below
+    """Per check of `checked_budgets` and per main model complete at both its points (of one recipe): the
+    mean paired gain with its corrected 95% interval; converged when the gain is below
     `study.convergence_tolerance`."""
-    analysis = params.analysis
+    analysis, checks = params.analysis, checked_budgets(params)
     rows = []
     for short, long in _paired_points(points):
-        if (short.epochs, long.epochs) != (analysis.convergence_epochs, params.train.epochs):
+        if (short.epochs, long.epochs) not in checks:
             continue
         if recipe(short.summary["conditions"]) != recipe(long.summary["conditions"]):
             continue
@@ -76,6 +85,7 @@ def convergence_table(points: dict[str, BudgetPoint], params: Params) -> pd.Data
             gain = at_long[model] - at_short[model]
             test = corrected_ttest(gain, sizes.n_train(analysis.ttest_train_size), sizes.heldout)
             rows.append({"model": model, "point_short": short.name, "point_long": long.name,
+                         "epochs_short": short.epochs, "epochs_long": long.epochs,
                          "accuracy_short": rounded(np.mean(at_short[model])),
                          "accuracy_long": rounded(np.mean(at_long[model])), "gain": rounded(test.mean),
                          "ci95_low": rounded(test.ci_low), "ci95_high": rounded(test.ci_high),
