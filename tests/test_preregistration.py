@@ -67,3 +67,22 @@ def test_the_analysis_code_reads_exactly_the_preregistered_values() -> None:
     record = analysis_record(params.analysis, params.equivalence_margin)
     assert {k: v for k, v in record.items() if k != "alpha"} == _analysis(_registered_params())
     assert record["alpha"] == 0.05  # the pre-registered level of the primary test
+
+
+def test_amendment_1_precedes_every_run_of_its_budget() -> None:
+    """The commit that added Amendment 1 is an ancestor of every commit holding one of its runs (the queue
+    names the override in its commit subject) or its budget point."""
+    from cnnlstm.study.extension import extension_epochs
+
+    try:
+        added = _git("log", "--format=%H", "-S", "## Amendment 1", "--", PREREGISTRATION).split()
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        added = []
+    if not added:
+        pytest.skip("no git history of the amendment here (not a clone of the repository)")
+    epochs = extension_epochs(yaml.safe_load((REPO / "params.yaml").read_text())["train"]["epochs"])
+    runs = _git("log", "--format=%H", "-E", rf"--grep=train\.epochs={epochs} \(").split()
+    points = _git("log", "--format=%H", "--diff-filter=A", "--", f"metrics/budgets/{epochs}ep*").split()
+    for commit in runs + points:
+        ancestor = subprocess.run(["git", "merge-base", "--is-ancestor", added[-1], commit], cwd=REPO)
+        assert ancestor.returncode == 0, f"{commit} holds a {epochs}-epoch result but does not descend from {added[-1]}"
