@@ -1,11 +1,15 @@
 """scripts/study_queue.sh's priority order for the committed params.yaml (`--list` reads it and trains
 nothing): the study, the convergence check, Amendment 1's extension with the primary pair first, then
-the other seeds (docs/preregistration.md)."""
+the other seeds (docs/preregistration.md); and a worker on a machine that cannot train the study."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+from pathlib import Path
 
+import pytest
+import torch
 import yaml
 
 from conftest import REPO
@@ -26,3 +30,20 @@ def test_the_extension_comes_after_the_check_and_before_the_other_seeds() -> Non
     assert [line.split()[0] for line in extension[:4]] == ["train_hybrid@0", "train@cnn32-0", "train@cnn32-1",
                                                            "train_hybrid@1"]
     assert {line.split("@")[1].split("-")[0] for line in extension[primary:]} == {"cnn32_bilstm", "cnn32_wide"}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_worker_that_cannot_train_the_study_stops_in_one_line_before_any_set_up(tmp_path: Path) -> None:
+    """A CPU without the study's bf16 (AVX2 only) fails the same way as `cuda` without a GPU, the case
+    every machine here can show: before the worker pulls the store or lists a run."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(REPO / "scripts" / "study_queue.sh", tmp_path / "scripts")
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["train"]["device"] = "cuda"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    result = subprocess.run(["bash", "scripts/study_queue.sh", "1", "2"], cwd=tmp_path, capture_output=True,
+                            text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("error: params.yaml: train.device: cuda requested but no CUDA device "
+                                     "is available")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml", "scripts"]  # no DVC set-up began

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
+import yaml
+
+from cnnlstm.study.extension import extension_epochs
 from conftest import REPO
 
 MARKER = "<!-- headline table: a copy of reports/tables/models.md"
@@ -94,3 +99,23 @@ def test_every_number_in_the_readme_answer_is_a_generated_one() -> None:
     assert len(prose) > 20, "README's answer section was not found or holds no numbers"
     missing = [n for n in prose if n not in written and n.lstrip("+") not in TARGETS]
     assert not missing, f"README's answer has numbers no generated report holds: {missing}"
+
+
+COMMITTED = re.compile(r"(\d+) of their (\d+) runs are\s+committed")
+
+
+def test_readme_counts_the_committed_runs_of_what_is_still_open() -> None:
+    """"N of their M runs are committed", for Amendment 1's extension and then the other seeds, is
+    counted from the queue's list and the store (`cnnlstm.store_outputs --done`), not kept by hand."""
+    listed = subprocess.run(["bash", "scripts/study_queue.sh", "--list"], cwd=REPO, capture_output=True,
+                            text=True, check=True).stdout
+    done = set(subprocess.run([sys.executable, "-m", "cnnlstm.store_outputs", "--done"], cwd=REPO, input=listed,
+                              capture_output=True, text=True, check=True).stdout.splitlines())
+    epochs = yaml.safe_load((REPO / "params.yaml").read_text())["train"]["epochs"]
+    groups = [[line for line in listed.splitlines() if line.endswith(f" train.epochs={extension_epochs(epochs)}")],
+              [line for line in listed.splitlines() if " train.seed=" in line]]
+    readme = (REPO / "README.md").read_text()
+    still_open = readme[readme.index("**What is still open.**"):]
+    counted = [(len(done.intersection(group)), len(group)) for group in groups]
+    assert [tuple(map(int, pair)) for pair in COMMITTED.findall(still_open)[:2]] == counted, (
+        f"README's 'What is still open' should say {counted} (committed, listed) runs")
