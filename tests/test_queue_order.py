@@ -5,7 +5,6 @@ the other seeds (docs/preregistration.md); and a worker on a machine that cannot
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,11 +12,13 @@ import torch
 import yaml
 
 from conftest import REPO
+from test_study_queue import queue
 
 
 def test_the_extension_comes_after_the_check_and_before_the_other_seeds() -> None:
-    listed = subprocess.run(["bash", "scripts/study_queue.sh", "--list"], cwd=REPO, capture_output=True, text=True,
-                            check=True).stdout.splitlines()
+    result = queue(REPO, "--list")
+    assert result.returncode == 0, result.stderr
+    listed = result.stdout.splitlines()
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     study, check = params["train"]["epochs"], params["study"]["convergence_epochs"]
     extension = [line for line in listed if line.endswith(f" train.epochs={2 * study}")]
@@ -41,8 +42,7 @@ def test_a_worker_that_cannot_train_the_study_stops_in_one_line_before_any_set_u
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["train"]["device"] = "cuda"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    result = subprocess.run(["bash", "scripts/study_queue.sh", "1", "2"], cwd=tmp_path, capture_output=True,
-                            text=True)
+    result = queue(tmp_path, "1", "2")
     assert result.returncode == 1
     assert result.stderr.strip() == ("error: params.yaml: train.device: cuda requested but no CUDA device "
                                      "is available")

@@ -10,6 +10,7 @@ import yaml
 
 from cnnlstm.study.extension import extension_epochs
 from conftest import REPO
+from test_study_queue import queue
 
 MARKER = "<!-- headline table: a copy of reports/tables/models.md"
 
@@ -107,8 +108,9 @@ COMMITTED = re.compile(r"(\d+) of their (\d+) runs are\s+committed")
 def test_readme_counts_the_committed_runs_of_what_is_still_open() -> None:
     """"N of their M runs are committed", for Amendment 1's extension and then the other seeds, is
     counted from the queue's list and the store (`cnnlstm.store_outputs --done`), not kept by hand."""
-    listed = subprocess.run(["bash", "scripts/study_queue.sh", "--list"], cwd=REPO, capture_output=True,
-                            text=True, check=True).stdout
+    result = queue(REPO, "--list")
+    assert result.returncode == 0, result.stderr
+    listed = result.stdout
     done = set(subprocess.run([sys.executable, "-m", "cnnlstm.store_outputs", "--done"], cwd=REPO, input=listed,
                               capture_output=True, text=True, check=True).stdout.splitlines())
     epochs = yaml.safe_load((REPO / "params.yaml").read_text())["train"]["epochs"]
