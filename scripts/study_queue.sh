@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train the converged study's runs in priority order, as one of several workers, committing each
-# finished run to git (the in-repo DVC remote dvcstore/) so that a stopped machine loses only the run
-# in progress. Each worker needs its own clone (DVC runs one stage at a time per workspace); on a
+# finished run to git (the in-repo DVC remote dvcstore/) so that a machine cut off loses only the run
+# in progress, and one stopped with SIGTERM not even that (below). Each worker needs its own clone (DVC runs one stage at a time per workspace); on a
 # 2-core machine two workers pinned to one core each train more per hour than one on both.
 #
 #   scripts/study_queue.sh WORKER WORKERS        # e.g. in clone A: 1 2, in clone B: 2 2
@@ -20,6 +20,10 @@
 # run the store holds is restored by `--pull`, not retrained. Each run's outputs are pushed while
 # dvc.lock still names them, since `dvc push --run-cache` sends only the entries; `python -m
 # cnnlstm.store_outputs` then stops the worker if any entry in the store lacks its outputs.
+# A worker stopped by SIGINT or SIGTERM commits the checkpoint of the run in progress (`checkpoints/`,
+# 3 to 6 MB for a main model: the weights, the best epoch's and AdamW's state), so that a machine of
+# the next sitting resumes that run from its last finished epoch instead of from epoch 1; the run's
+# record then names the CPU that finished it. A machine that is cut off commits nothing and loses the run.
 # Afterwards, in one checkout: `make repro` restores every run, writes dvc.lock and the study's
 # results; docs/budget.md keeps the 15-epoch point and the seeds.
 set -uo pipefail
@@ -84,7 +88,18 @@ put_back() {  # params.yaml and dvc.lock as they were before an override run, an
   cp "$saved/params.yaml" .; if [ -f "$saved/dvc.lock" ]; then cp "$saved/dvc.lock" .; else rm -f dvc.lock; fi
   git reset -q -- params.yaml dvc.lock
 }
-trap '[ -z "$override" ] || put_back; echo "study_queue: stopped; rerun it to continue (finished runs are committed)" >&2; exit 130' INT TERM
+keep_checkpoint() {  # a stopped run's last finished epoch, committed: the next machine resumes it there
+  [ -n "$(ls -A checkpoints 2>/dev/null)" ] && git add -f -- checkpoints && ! git diff --cached --quiet || return 0
+  git commit -q -m "Converged study: $line stopped, its checkpoint kept for the next sitting ($(( $(date +%s) - started )) s on 1 worker of $workers, $cpu)"
+  echo "study_queue: committed the checkpoint of $line; the next worker resumes it" >&2
+}
+stopped() {
+  [ -z "$override" ] || put_back
+  keep_checkpoint
+  echo "study_queue: stopped; rerun it to continue (finished runs are committed)" >&2; exit 130
+}
+trap stopped INT TERM
+line="" started=$(date +%s)
 for line in "${mine[@]}"; do
   read -r target override <<<"$line"
   if printf '%s\n' "${done[@]}" | grep -qxF "$line"; then continue; fi
@@ -101,6 +116,8 @@ for line in "${mine[@]}"; do
   [ $status = 0 ] || { echo "study_queue: $line failed (output above); stopping" >&2; exit 1; }
   python -m cnnlstm.store_outputs || exit 1
   git add dvcstore
+  # A committed checkpoint this run resumed from is gone now that the run is done (train_run removes it).
+  git ls-files -z --deleted -- checkpoints | xargs -0 -r git rm -q --cached --
   if ! git diff --cached --quiet; then
     git commit -q -m "Converged study: $line ($(( $(date +%s) - started )) s on 1 worker of $workers, $cpu)"
     echo "study_queue: $line committed"

@@ -6,8 +6,11 @@ left 52 entries without their models (cnnlstm.store_outputs)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ import yaml
 
 from cnnlstm.gate.profile import profiled_params, write_params
 from cnnlstm.gate.workspace import copy_repo, dvc, stage_env
+from cnnlstm.models.checkpoint import load_torch
 from cnnlstm.store_outputs import done_runs, entries_without_outputs, not_pushed, object_path, prune
 from conftest import REPO
 from smoke_fixtures import SMOKE_PROFILE, clone, git, needs_dataset
@@ -31,10 +35,9 @@ def queue(repo: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
-@pytest.fixture(scope="module")
-def worked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The tiny study, committed with an empty store, and one worker's whole queue run in a clone."""
-    base = copy_repo(REPO, tmp_path_factory.mktemp("queue") / "base")
+def tiny_study(dest: Path) -> Path:
+    """The tiny study, committed with an empty store."""
+    base = copy_repo(REPO, dest)
     for folder in ("files", "runs"):
         shutil.rmtree(base / "dvcstore" / folder, ignore_errors=True)
     params = profiled_params(REPO / "params.yaml", SMOKE_PROFILE)
@@ -43,6 +46,13 @@ def worked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     write_params(base, params)
     git(base, "add", "-A")
     git(base, "commit", "-qm", "tiny study, empty store")
+    return base
+
+
+@pytest.fixture(scope="module")
+def worked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The tiny study and one worker's whole queue run in a clone."""
+    base = tiny_study(tmp_path_factory.mktemp("queue") / "base")
     worker = clone(base, tmp_path_factory.mktemp("queue") / "worker", share_cache=False)
     result = queue(worker, "1", "1")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
@@ -98,3 +108,59 @@ def test_the_store_check_finds_and_prunes_entries_without_outputs(worked, tmp_pa
     prune(store, list(missing))
     assert entries_without_outputs(store, not_pushed(worker / "dvc.yaml")) == {}
     assert len(list((store / "runs").glob("*/*/*"))) == len(list((worker / "dvcstore" / "runs").glob("*/*/*"))) - 8
+
+
+def only(repo: Path, run: str) -> list[str]:
+    """The worker arguments that take `run` of the listed runs and no other: worker k of as many as listed."""
+    listed = queue(repo, "--list").stdout.splitlines()
+    return [str(listed.index(run) + 1), str(len(listed))]
+
+
+def stop_after_first_epoch(repo: Path, run: str, log: Path) -> str:
+    """Start `run`'s worker, SIGTERM it (the worker, DVC and the stage) once the run has checkpointed an
+    epoch, as a session's end does; the worker's output."""
+    with log.open("w") as out:
+        worker = subprocess.Popen(["bash", "scripts/study_queue.sh", *only(repo, run)], cwd=repo, env=stage_env(repo),
+                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 600
+        while not list((repo / "checkpoints").glob("*.pt")):
+            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.1)
+        os.killpg(worker.pid, signal.SIGTERM)
+        assert worker.wait(timeout=300) == 130, log.read_text()[-3000:]
+    return log.read_text()
+
+
+def test_a_stopped_run_resumes_on_the_next_machine_from_its_committed_checkpoint(tmp_path) -> None:
+    """Only git survives: the run in progress at a session's end is committed as its checkpoint, the
+    documented merge of a worker's newest commit brings it to the main checkout, and a fresh clone's
+    worker continues it and commits the finished run without the checkpoint. The run is an override
+    run (`dvc exp run -S`), as every run left in the study is."""
+    base = tiny_study(tmp_path / "base")
+    params = yaml.safe_load((base / "params.yaml").read_text())
+    params["study"]["convergence_epochs"] = 30  # long enough to stop the run midway
+    write_params(base, params)
+    git(base, "commit", "-qam", "a 30-epoch convergence check")
+    run, proposed = "train_hybrid@0 train.epochs=30", params["model"]["name"]
+    checkpoint = f"checkpoints/{proposed}-fold0.pt"
+    first = clone(base, tmp_path / "first", share_cache=False)
+    output = stop_after_first_epoch(first, run, tmp_path / "first.log")
+    assert f"committed the checkpoint of {run}" in output, output[-3000:]
+    newest = git(first, "log", "-1", "--format=%H", "--grep", "^Converged study:").strip()
+    assert git(first, "show", "--format=", "--name-only", newest).split() == [checkpoint]
+    stopped_at = load_torch(first / checkpoint)["history"]
+    assert 1 <= len(stopped_at) < 30
+
+    git(base, "pull", "-q", "--no-rebase", "--no-edit", str(first), newest)  # docs/workflow.md's merge
+    second = clone(base, tmp_path / "second", share_cache=False)  # a new machine: git alone
+    result = queue(second, *only(second, run))
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert git(second, "log", "-1", "--format=%s").startswith(f"Converged study: {run} (")
+    assert git(second, "ls-files", "checkpoints") == ""  # the finished run leaves no checkpoint in git
+    assert git(second, "status", "--porcelain", "params.yaml") == ""
+    # Resumed, not restarted: the stopped machine's epochs are replayed into the log as they were
+    # (a fresh start would time its first epoch anew), and the rest follow to the 30th.
+    timings = (second / "runs" / proposed / "fold0" / "plots" / "metrics" / "epoch_seconds.tsv").read_text()
+    logged = [float(row.split("\t")[1]) for row in timings.splitlines()[1:]]
+    assert len(logged) == 30
+    assert logged[:len(stopped_at)] == [record["epoch_seconds"] for record in stopped_at]
