@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Train the converged study's runs in priority order, as one of several workers, committing each
 # finished run to git (the in-repo DVC remote dvcstore/) so that a machine cut off loses only the run
-# in progress, and one stopped with SIGTERM not even that (below). Each worker needs its own clone (DVC runs one stage at a time per workspace); on a
-# 2-core machine two workers pinned to one core each train more per hour than one on both.
+# in progress, and one stopped with SIGTERM not even that (below). Each worker needs its own clone
+# (DVC runs one stage at a time per workspace); on a 2-core machine two workers pinned to one core
+# each train more per hour than one on both.
 #
 #   scripts/study_queue.sh WORKER WORKERS        # e.g. in clone A: 1 2, in clone B: 2 2
 #   scripts/study_queue.sh --list                # the priority order
