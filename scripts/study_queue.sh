@@ -40,8 +40,8 @@ priority() {
   mapfile -t seeds < <(read_list 'p["study"]["seeds"][1:]')
   mapfile -t folds < <(read_list 'p["cv"]["fold_ids"]')
   epochs=$(read_params 'print(p["study"]["convergence_epochs"])')
-  extension=$(python -c "import yaml; from cnnlstm.study.extension import extension_epochs as e; \
-print(e(yaml.safe_load(open('params.yaml'))['train']['epochs']))") || return 1
+  extension=$(read_params 'from cnnlstm.study.extension import extension_epochs; print(extension_epochs(p["train"]["epochs"]))') \
+    || return 1
   stage() { if [ "$1" = "$proposed" ]; then echo "train_hybrid@$2${3:+ $3}"; else echo "train@$1-$2${3:+ $3}"; fi; }
   alternating() {  # OVERRIDE MODEL...: fold by fold, the models in reverse order on odd folds
     local override=$1 reversed=() m; shift

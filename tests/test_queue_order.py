@@ -11,6 +11,7 @@ import pytest
 import torch
 import yaml
 
+from cnnlstm.study.extension import extension_epochs
 from conftest import REPO
 from test_study_queue import queue
 
@@ -21,7 +22,7 @@ def test_the_extension_comes_after_the_check_and_before_the_other_seeds() -> Non
     listed = result.stdout.splitlines()
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     study, check = params["train"]["epochs"], params["study"]["convergence_epochs"]
-    extension = [line for line in listed if line.endswith(f" train.epochs={2 * study}")]
+    extension = [line for line in listed if line.endswith(f" train.epochs={extension_epochs(study)}")]
     folds, main = len(params["cv"]["fold_ids"]), params["study"]["main_models"]
     assert len(extension) == folds * len(main) and len(set(listed)) == len(listed)
     position = {line: i for i, line in enumerate(listed)}

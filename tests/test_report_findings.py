@@ -3,10 +3,9 @@ the stages' outputs."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import yaml
