@@ -24,7 +24,8 @@
 # A worker stopped by SIGINT or SIGTERM commits the checkpoint of the run in progress (`checkpoints/`,
 # 3 to 6 MB for a main model: the weights, the best epoch's and AdamW's state), so that a machine of
 # the next sitting resumes that run from its last finished epoch instead of from epoch 1; the run's
-# record then names the CPU that finished it. A machine that is cut off commits nothing and loses the run.
+# record then names the CPU that finished it. A machine that is cut off commits nothing; if its clone
+# survives, its checkpoints/ copied into the new clone of the same worker resume the run (docs/workflow.md).
 # Afterwards, in one checkout: `make repro` restores every run, writes dvc.lock and the study's
 # results; docs/budget.md keeps the 15-epoch point and the seeds.
 set -uo pipefail
