@@ -215,7 +215,8 @@ def summary_section(summary: dict[str, Any], models: pd.DataFrame, inputs: Input
     converged, check = convergence_finding(inputs.budget / "budget_convergence.csv", epochs, main_models)
     extended = extension_primary(inputs.budget, epochs)
     if extended is not None:  # Amendment 1: the answer is stated at the extension's budget
-        lines.append(_extension_answer(extended, inputs.budget, epochs, main_models, margin))
+        extended_check = convergence_finding(inputs.budget / "budget_convergence.csv", extended["epochs"], main_models)
+        lines.append(_extension_answer(extended, extended_check[0], inputs.budget, epochs, margin))
     pair = _proposed_pair(summary)
     if pair is not None:
         stats = pair["accuracy"]
@@ -240,14 +241,13 @@ def summary_section(summary: dict[str, Any], models: pd.DataFrame, inputs: Input
             lines.append(f"- Seeds, {line}")
     lines.append(f"- {check}")
     if extended is not None:
-        lines.append(f"- {convergence_finding(inputs.budget / 'budget_convergence.csv', extended['epochs'], main_models)[1]}")
+        lines.append(f"- {extended_check[1]}")
     return "## Summary\n\n" + "\n".join(lines)
 
 
-def _extension_answer(row: pd.Series, budget: Path, study_epochs: int, main_models: list[str], margin: float) -> str:
+def _extension_answer(row: pd.Series, converged: bool | None, budget: Path, study_epochs: int, margin: float) -> str:
     """The answer at Amendment 1's extension: the primary pair there, unadjusted as pre-registered, and how
     it changed from the study's budget (the interaction test)."""
-    converged, _ = convergence_finding(budget / "budget_convergence.csv", row["epochs"], main_models)
     stats = {**row.to_dict(), "within_margin": below_alpha(row["p_tost"])}
     dz = "–" if pd.isna(row["cohens_dz"]) else f"{row['cohens_dz']:+.2f}"
     change = primary_change(budget, row, study_epochs)
