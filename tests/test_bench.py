@@ -146,3 +146,18 @@ def test_unknown_model_is_a_one_line_error(bench, tiny_config: Path, synthetic_r
     with pytest.raises(SystemExit):
         bench["benchmark"].main(["--config", str(tiny_config), "--raw", str(synthetic_raw), "--models", "nope"])
     assert "unknown model 'nope'" in capsys.readouterr().err
+
+
+def test_emulated_bf16_prints_both_precisions_and_the_slow_down(bench, tiny_config: Path, capsys) -> None:
+    """bf16 is forced past the refusal, on every CPU: measuring what the refusal avoids is the point."""
+    importlib.import_module("emulated_bf16").main(["--config", str(tiny_config), "--repeats", "1", "--seconds", "0"])
+    out = capsys.readouterr().out
+    assert "1 threads" in out and "converged recipe" in out
+    line = next(line for line in out.splitlines() if line.startswith("tiny: "))
+    assert "fp32 " in line and "bf16 " in line and "x slower" in line and line.endswith("s per bf16 epoch")
+
+
+def test_emulated_bf16_unknown_model_is_a_one_line_error(bench, tiny_config: Path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        importlib.import_module("emulated_bf16").main(["--config", str(tiny_config), "--models", "nope"])
+    assert "unknown model 'nope'" in capsys.readouterr().err
