@@ -144,10 +144,6 @@ def bench_model(
     )
 
 
-def _spread(values: tuple[float, ...], fmt: str) -> str:
-    return f"{fmt.format(statistics.median(values))} [{fmt.format(min(values))}-{fmt.format(max(values))}]"
-
-
 class Table:
     """A Markdown table printed row by row, so a long run shows progress."""
 
@@ -171,8 +167,8 @@ class Table:
         train_gflops = TRAIN_FLOPS_PER_FORWARD * row.flops * ours / 1e9
         print(self._line([
             row.name, row.precision, f"{row.parameters:,}", f"{row.flops / 1e6:.2f}",
-            _spread(row.training.ours, "{:,.0f}"), _spread(row.training.naive, "{:,.0f}"),
-            _spread(row.training.ratios, "{:.2f}x"), f"{self.config.epoch_images / ours:.0f}",
+            measure.spread(row.training.ours, "{:,.0f}"), measure.spread(row.training.naive, "{:,.0f}"),
+            measure.spread(row.training.ratios, "{:.2f}x"), f"{self.config.epoch_images / ours:.0f}",
             f"{100 * train_gflops / self.peaks[row.precision]:.0f}%",
             *(f"{row.inference[b]:,.0f}" for b in self.config.eval_batch_sizes), f"{row.latency_ms:.2f}",
         ]), flush=True)

@@ -96,10 +96,6 @@ def compare_model(
     return StepRow(name, precision, flops, per_image, rates)
 
 
-def _spread(values: tuple[float, ...], fmt: str) -> str:
-    return f"{fmt.format(statistics.median(values))} [{fmt.format(min(values))}-{fmt.format(max(values))}]"
-
-
 def print_limits(seconds: float) -> dict[str, float]:
     """The machine's streaming bandwidth (GB/s, a copy larger than any cache and one the size of a
     feature map) and matmul peak (GFLOP/s) per precision: the limits the step is compared with."""
@@ -130,8 +126,9 @@ def print_rows(rows: list[StepRow], limits: dict[str, float], header: bool) -> N
         gbs = row.bytes_per_image * new / 1e9
         gflops = TRAIN_FLOPS_PER_FORWARD * row.flops * new / 1e9
         print("| " + " | ".join([
-            row.name, row.precision, _spread(row.rates.naive, "{:,.0f}"), _spread(row.rates.ours, "{:,.0f}"),
-            _spread(row.rates.ratios, "{:.2f}x"), f"{gbs:.1f}", f"{100 * gbs / limits['stream']:.0f}%",
+            row.name, row.precision,
+            measure.spread(row.rates.naive, "{:,.0f}"), measure.spread(row.rates.ours, "{:,.0f}"),
+            measure.spread(row.rates.ratios, "{:.2f}x"), f"{gbs:.1f}", f"{100 * gbs / limits['stream']:.0f}%",
             f"{gflops:.1f}", f"{100 * gflops / limits[row.precision]:.0f}%",
         ]) + " |", flush=True)
 
@@ -147,6 +144,6 @@ def print_sums(rows: list[StepRow], epoch_images: int) -> None:
         ratios = tuple(b / n for b, n in zip(base, new))
         print(
             f"sum over {len(chosen)} models, {precision}: one epoch ({epoch_images:,} images) of each takes "
-            f"{_spread(tuple(base), '{:.1f}')} s on the base, {_spread(tuple(new), '{:.1f}')} s on this tree: "
-            f"speed-up {_spread(ratios, '{:.2f}x')} (per-repeat sums)"
+            f"{measure.spread(base, '{:.1f}')} s on the base, {measure.spread(new, '{:.1f}')} s on this tree: "
+            f"speed-up {measure.spread(ratios, '{:.2f}x')} (per-repeat sums)"
         )

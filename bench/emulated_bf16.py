@@ -44,10 +44,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _spread(values: list[float], fmt: str) -> str:
-    return f"{fmt.format(statistics.median(values))} [{fmt.format(min(values))}-{fmt.format(max(values))}]"
-
-
 @exit_on_error
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
@@ -77,9 +73,9 @@ def main(argv: list[str] | None = None) -> None:
             for runtime in (bf16, fp32)
         ]
         rates = measure.side_by_side(*steps, window, repeats, fp32.device)
-        slower = [f / b for b, f in zip(rates.ours, rates.naive)]
-        print(f"{name}: fp32 {_spread(list(rates.naive), '{:,.0f}')} img/s, bf16 {_spread(list(rates.ours), '{:,.0f}')}"
-              f" img/s; bf16 {_spread(slower, '{:.1f}')}x slower, "
+        slower = [1 / ratio for ratio in rates.ratios]  # ratios: bf16 images/s over fp32's
+        print(f"{name}: fp32 {measure.spread(rates.naive, '{:,.0f}')} img/s, "
+              f"bf16 {measure.spread(rates.ours, '{:,.0f}')} img/s; bf16 {measure.spread(slower, '{:.1f}')}x slower, "
               f"{config.epoch_images / statistics.median(rates.ours):,.0f} s per bf16 epoch", flush=True)
 
 

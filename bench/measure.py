@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import torch
@@ -50,6 +50,11 @@ class Comparison:
     def speedup(self) -> float:
         """The median of the per-repeat ratios (not the ratio of medians: each ratio is like for like)."""
         return statistics.median(self.ratios)
+
+
+def spread(values: Sequence[float], fmt: str) -> str:
+    """The median with the range of repeats, e.g. "2,388 [1,833-2,442]"."""
+    return f"{fmt.format(statistics.median(values))} [{fmt.format(min(values))}-{fmt.format(max(values))}]"
 
 
 def _sync(device: torch.device) -> None:
