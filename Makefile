@@ -6,7 +6,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: repro shard test bench dataset setup
+.PHONY: repro shard test bench dataset setup study study-stop
 
 # The venv and the data only (a batch job's set-up; repro and test do it themselves).
 setup: $(STAMP) dataset
@@ -16,6 +16,14 @@ repro: $(STAMP) dataset
 
 shard: $(STAMP) dataset
 	python -m cnnlstm.shard $(K) $(N)
+
+# The converged study in the background, one worker per core (WORKERS=n for another number), and
+# before the machine goes, study-stop: the runs in progress commit their checkpoints and are merged.
+study: $(STAMP) dataset
+	scripts/study_sitting.sh start $(WORKERS)
+
+study-stop: $(STAMP)
+	scripts/study_sitting.sh stop
 
 # One worker per core; the smoke-run tests share one pipeline run, made once (tests/smoke_fixtures.py).
 test: $(STAMP) dataset

@@ -7,6 +7,7 @@
 #
 #   scripts/study_queue.sh WORKER WORKERS        # e.g. in clone A: 1 2, in clone B: 2 2
 #   scripts/study_queue.sh --list                # the priority order
+#   scripts/study_queue.sh --check               # whether this machine can train the study (one line if not)
 #
 # Order (docs/preregistration.md): the primary pair (proposed hybrid and cnn32) fold by fold, then the
 # other main models, then the rest; then the convergence check (the main models at
@@ -64,15 +65,19 @@ priority() {
 }
 
 listed() { priority | awk '!seen[$0]++'; }  # each run once, in its first place
+# A machine that cannot train the study's device and precision (bf16 needs AVX-512, or a GPU) stops
+# in one line, before pulling the store, instead of at its first run.
+can_train() {
+  python -c 'from cnnlstm.core.errors import exit_on_error; from cnnlstm.core.params import check_devices, load_params
+exit_on_error(lambda: check_devices(load_params()))()'
+}
 if [ "${1:-}" = "--list" ]; then listed; exit; fi
+if [ "${1:-}" = "--check" ]; then can_train; exit; fi
 if [ $# -ne 2 ] || [ "$1" -lt 1 ] || [ "$1" -gt "$2" ]; then
-  echo "usage: $0 WORKER WORKERS (1 <= WORKER <= WORKERS) | --list" >&2; exit 2
+  echo "usage: $0 WORKER WORKERS (1 <= WORKER <= WORKERS) | --list | --check" >&2; exit 2
 fi
 worker=$1 workers=$2
-# A machine that cannot train the study's device and precision (bf16 needs AVX-512, or a GPU) stops
-# here in one line, before pulling the store, instead of at its first run.
-python -c 'from cnnlstm.core.errors import exit_on_error; from cnnlstm.core.params import check_devices, load_params
-exit_on_error(lambda: check_devices(load_params()))()' || exit 1
+can_train || exit 1
 cpu=$(python -c 'import platform; print(open("/proc/cpuinfo").read().split("model name")[1].split(":")[1].split("\n")[0].strip() if platform.system() == "Linux" else platform.processor())')
 runs=$(listed) || { echo "study_queue: cannot list the runs from params.yaml (above)" >&2; exit 1; }
 mapfile -t mine < <(awk -v k="$worker" -v n="$workers" '(NR - k) % n == 0' <<<"$runs")
