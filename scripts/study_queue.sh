@@ -25,7 +25,9 @@
 # A worker stopped by SIGINT or SIGTERM commits the checkpoint of the run in progress (`checkpoints/`,
 # 3 to 6 MB for a main model: the weights, the best epoch's and AdamW's state), so that a machine of
 # the next sitting resumes that run from its last finished epoch instead of from epoch 1; the run's
-# record then names the CPU that finished it. A machine that is cut off commits nothing; if its clone
+# record then names the CPU that finished it. The signal only asks: the worker stops when the stage
+# it trains has ended (stopped with it, as scripts/study_sitting.sh stop does, or finished), and a
+# finished run is pushed and committed first, so that a stop during the push loses nothing. A machine that is cut off commits nothing; if its clone
 # survives, its checkpoints/ copied into the new clone of the same worker resume the run (docs/workflow.md).
 # Afterwards, in one checkout: `make repro` restores every run, writes dvc.lock and the study's
 # results; docs/budget.md keeps the 15-epoch point and the seeds.
@@ -105,9 +107,12 @@ stopped() {
   keep_checkpoint
   echo "study_queue: stopped; rerun it to continue (finished runs are committed)" >&2; exit 130
 }
-trap stopped INT TERM
+stop_asked=""
+trap 'stop_asked=1' INT TERM  # acted on between commands: see stopped's two callers below
 line="" started=$(date +%s)
 for line in "${mine[@]}"; do
+  override=""
+  [ -z "$stop_asked" ] || stopped
   read -r target override <<<"$line"
   if printf '%s\n' "${done[@]}" | grep -qxF "$line"; then continue; fi
   # An override run is found by its stage's dvc.lock record, which a run above may have restored.
@@ -120,6 +125,7 @@ for line in "${mine[@]}"; do
     dvc exp run --pull -S "$override" "$target"
   fi && dvc push -q "$target" && dvc push --run-cache -q; status=$?
   [ -z "$override" ] || put_back
+  [ $status = 0 ] || [ -z "$stop_asked" ] || stopped  # stopped midway: its checkpoint is kept
   [ $status = 0 ] || { echo "study_queue: $line failed (output above); stopping" >&2; exit 1; }
   python -m cnnlstm.store_outputs || exit 1
   git add dvcstore
@@ -130,4 +136,6 @@ for line in "${mine[@]}"; do
     echo "study_queue: $line committed"
   fi
 done
+override=""
+[ -z "$stop_asked" ] || stopped
 echo "study_queue: worker $worker of $workers done"

@@ -4,7 +4,7 @@
 #
 #   scripts/study_sitting.sh start [WORKERS]   # the workers, in the background (default: one per core)
 #   scripts/study_sitting.sh status            # which workers run, their last line, the runs committed
-#   scripts/study_sitting.sh stop              # SIGTERM, wait, merge: before the machine goes
+#   scripts/study_sitting.sh stop              # SIGTERM to each queue and stage, wait, merge: before the machine goes
 #   scripts/study_sitting.sh merge             # each worker's newest run commit into this checkout
 #
 # The clones live next to this checkout, in ../<its name>-workers/<k>/ with <k>.log and <k>.pid.
@@ -80,7 +80,7 @@ start() {
       mkdir -p "$clone/checkpoints" && cp -p "$kept/$k/"* "$clone/checkpoints/"
       echo "study_sitting: worker $k resumes from the checkpoints its clone was cut off with: $(ls "$kept/$k" | tr '\n' ' ')"
     fi
-    # Its own session (setsid), so that `stop` signals the queue, DVC and the stage together; the clone's
+    # Its own session (setsid), so that `stop` finds its stage among all of this machine's; the clone's
     # src/ ahead of any installed cnnlstm, so the clone's code is what trains.
     PYTHONPATH="$clone/src${PYTHONPATH:+:$PYTHONPATH}" setsid bash -c \
       'cd "$0" && echo $$ >"$1" && exec taskset -c "$2" bash scripts/study_queue.sh "$3" "$4"' \
@@ -101,8 +101,11 @@ status() {
 
 stop() {
   local k deadline=$((SECONDS + 600))
-  for k in $(workers); do
-    if running "$k"; then kill -TERM -- "-$(cat "$pool/$k.pid")" 2>/dev/null || true; fi
+  for k in $(workers); do  # the queue first, so that it knows why its stage ends; DVC, git and pushes finish
+    if running "$k"; then
+      kill -TERM "$(cat "$pool/$k.pid")" 2>/dev/null || true
+      pkill -TERM -s "$(cat "$pool/$k.pid")" -f 'stages/train\.py' || true
+    fi
   done
   for k in $(workers); do
     while running "$k"; do

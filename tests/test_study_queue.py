@@ -131,6 +131,33 @@ def stop_after_first_epoch(repo: Path, run: str, log: Path) -> str:
     return log.read_text()
 
 
+def test_a_worker_asked_to_stop_commits_the_run_under_way_once_its_stage_ends(tmp_path) -> None:
+    """SIGTERM to the queue alone, its stage left running: the worker waits for the run to end, pushes
+    and commits it, then stops. Until 2026-12-07 it stopped as soon as the command under way ended, so
+    a run whose push was under way was pushed but never committed, lost with the clone."""
+    base = tiny_study(tmp_path / "base")
+    params = yaml.safe_load((base / "params.yaml").read_text())
+    params["study"]["convergence_epochs"] = 30  # long enough to signal the worker while it trains
+    write_params(base, params)
+    git(base, "commit", "-qam", "a 30-epoch convergence check")
+    run, repo, log = "train_hybrid@0 train.epochs=30", clone(base, tmp_path / "worker", share_cache=False), tmp_path / "log"
+    with log.open("w") as out:
+        worker = subprocess.Popen(["bash", "scripts/study_queue.sh", *only(repo, run)], cwd=repo, env=stage_env(repo),
+                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 600
+        while not list((repo / "checkpoints").glob("*.pt")):  # training, past its first epoch
+            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.1)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=300) == 130, log.read_text()[-3000:]
+    output = log.read_text()
+    assert f"study_queue: {run} committed" in output and "study_queue: stopped" in output, output[-3000:]
+    assert git(repo, "log", "-1", "--format=%s").startswith(f"Converged study: {run} (")
+    store = repo / "dvcstore"  # the run's entry and its outputs: restorable, not trained again
+    assert list(store.glob("runs/*/*/*")) and entries_without_outputs(store, not_pushed(repo / "dvc.yaml")) == {}
+    assert git(repo, "ls-files", "checkpoints") == ""
+
+
 def test_a_stopped_run_resumes_on_the_next_machine_from_its_committed_checkpoint(tmp_path) -> None:
     """Only git survives: the run in progress at a session's end is committed as its checkpoint, the
     documented merge of a worker's newest commit brings it to the main checkout, and a fresh clone's
