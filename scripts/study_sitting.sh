@@ -101,15 +101,13 @@ status() {
 
 stop() {
   local k deadline=$((SECONDS + 600))
-  for k in $(workers); do  # the queue first, so that it knows why its stage ends; DVC, git and pushes finish
-    if running "$k"; then
-      kill -TERM "$(cat "$pool/$k.pid")" 2>/dev/null || true
-      pkill -TERM -s "$(cat "$pool/$k.pid")" -f 'stages/train\.py' || true
-    fi
-  done
+  # The queue first, so that it knows why its stage ends; then the stage, again each second until the
+  # queue has stopped (DVC may be about to start it); DVC, git and pushes are left to finish.
+  for k in $(workers); do ! running "$k" || kill -TERM "$(cat "$pool/$k.pid")" 2>/dev/null || true; done
   for k in $(workers); do
     while running "$k"; do
       ((SECONDS < deadline)) || fail "worker $k has not stopped within 10 minutes ($pool/$k.log)"
+      pkill -TERM -s "$(cat "$pool/$k.pid")" -f 'stages/train\.py' || true
       sleep 1
     done
   done
