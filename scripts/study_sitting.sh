@@ -9,8 +9,8 @@
 #
 # The clones live next to this checkout, in ../<its name>-workers/<k>/ with <k>.log and <k>.pid.
 # `start` first merges what the last sitting's workers committed, if their clones are still on disk,
-# and gives each new clone the checkpoints its old clone holds: a worker cut off without a signal
-# committed none, and worker k of n takes the same runs in every sitting, so it resumes them
+# and gives each new clone the checkpoints its old clone holds that git does not: a worker cut off
+# without a signal committed none, and worker k of n takes the same runs in every sitting, so it resumes them
 # (train_run checks each checkpoint's settings fingerprint). A worker stopped with SIGTERM commits its
 # checkpoint itself, and `stop` merges it, so the next machine resumes from git alone.
 # Needs the venv on PATH, as the queue does (`make study` and `make study-stop` see to it).
@@ -67,8 +67,8 @@ start() {
         "($checkpoint); start $previous workers to resume it"
       mkdir -p "$kept/$k" && cp -p "$checkpoint" "$kept/$k/"
     done
-    rm -rf "${pool:?}/$k" "$pool/$k.pid"
   done
+  for k in $(workers); do rm -rf "${pool:?}/$k" "$pool/$k.pid"; done
   mkdir -p "$pool" && echo "$n" >"$pool/workers"
   for ((k = 1; k <= n; k++)); do
     clone="$pool/$k"
@@ -91,7 +91,7 @@ start() {
 }
 
 status() {
-  local k
+  local k state
   for k in $(workers); do
     if running "$k"; then state="running"; else state="stopped"; fi
     echo "study_sitting: worker $k $state: $(tail -n 1 "$pool/$k.log" 2>/dev/null || echo 'no log')"

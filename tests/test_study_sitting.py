@@ -83,9 +83,14 @@ def test_a_cut_off_sitting_resumes_and_a_stopped_one_leaves_its_run_in_git(tmp_p
     assert "study_sitting: worker 1 stopped" in sitting(base, "status").stdout
     assert git(base, "ls-files", "dvcstore/runs") == ""  # not merged yet
 
+    refused = sitting(base, "start", "2")  # worker 1 of 2 would not take the cut-off run
+    assert "study_sitting: merged worker 1's runs" in refused.stdout  # its finished runs, merged all the same
+    assert refused.returncode == 1 and refused.stderr.strip() == (
+        f"study_sitting: worker 1 of the last sitting's 1 was cut off in a run ({checkpoint}); start 1 workers "
+        "to resume it")
+    assert checkpoint.exists()
     resumed = sitting(base, "start")  # as many workers as the last sitting
     assert resumed.returncode == 0, resumed.stderr
-    assert "study_sitting: merged worker 1's runs" in resumed.stdout
     assert (f"study_sitting: worker 1 resumes from the checkpoints its clone was cut off with: {checkpoint_name}"
             in resumed.stdout)
     wait_for(lambda: len(epochs_in(checkpoint)) > len(cut_off_at), log)  # it trains on
