@@ -57,6 +57,8 @@ start() {
   bash scripts/study_queue.sh --check || exit 1
   for k in $(workers); do ! running "$k" || fail "worker $k still runs ($pool/$k.log); stop it first"; done
   git diff --quiet HEAD -- || fail "commit or undo the changes to tracked files first: the workers clone HEAD"
+  git config user.name >/dev/null && git config user.email >/dev/null \
+    || fail "set git's user.name and user.email first: the workers commit every run"
   for k in $(workers); do merge_worker "$k"; done
   kept=$(mktemp -d)
   for k in $(workers); do
@@ -73,9 +75,7 @@ start() {
   for ((k = 1; k <= n; k++)); do
     clone="$pool/$k"
     git clone -q "$repo" "$clone"
-    for key in user.name user.email; do
-      if value=$(git config "$key"); then git -C "$clone" config "$key" "$value"; fi
-    done
+    for key in user.name user.email; do git -C "$clone" config "$key" "$(git config "$key")"; done
     if [ -d "$kept/$k" ]; then
       mkdir -p "$clone/checkpoints" && cp -p "$kept/$k/"* "$clone/checkpoints/"
       echo "study_sitting: worker $k resumes from the checkpoints its clone was cut off with: $(ls "$kept/$k" | tr '\n' ' ')"

@@ -126,6 +126,28 @@ def test_a_machine_that_cannot_train_the_study_starts_nothing(tmp_path: Path) ->
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]  # no workers' folder
 
 
+def test_a_checkout_without_a_git_identity_starts_nothing(tmp_path: Path) -> None:
+    """The workers commit every run: without user.name and user.email each commit would fail, and the
+    runs be lost with the clones."""
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    for script in ("study_sitting.sh", "study_queue.sh"):
+        shutil.copy(REPO / "scripts" / script, repo / "scripts")
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["train"].update(device="cpu", precision="fp32")  # a study any machine can train
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    env = stage_env(repo) | {"GIT_CONFIG_GLOBAL": str(tmp_path / "no-gitconfig"), "GIT_CONFIG_NOSYSTEM": "1"}
+    subprocess.run(["git", "init", "-q"], cwd=repo, env=env, check=True)
+    subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b.invalid", "commit", "-q", "--allow-empty",
+                    "-m", "start"], cwd=repo, env=env, check=True)
+    result = subprocess.run(["bash", "scripts/study_sitting.sh", "start", "1"], cwd=repo, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("study_sitting: set git's user.name and user.email first: the workers "
+                                     "commit every run")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]  # no workers' folder
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["start", "0"], "study_sitting: WORKERS must be a positive number, not '0'"),
     (["resume"], "usage: scripts/study_sitting.sh start [WORKERS] | status | stop | merge"),
