@@ -25,10 +25,11 @@
 # A worker stopped by SIGINT or SIGTERM commits the checkpoint of the run in progress (`checkpoints/`,
 # 3 to 6 MB for a main model: the weights, the best epoch's and AdamW's state), so that a machine of
 # the next sitting resumes that run from its last finished epoch instead of from epoch 1; the run's
-# record then names the CPU that finished it. The signal only asks: the worker stops when the stage
-# it trains has ended (stopped with it, as scripts/study_sitting.sh stop does, or finished), and a
-# finished run is pushed and committed first, so that a stop during the push loses nothing. A machine that is cut off commits nothing; if its clone
-# survives, its checkpoints/ copied into the new clone of the same worker resume the run (docs/workflow.md).
+# record then names the CPU that finished it. The signal only asks: the worker stops once the stage
+# it trains has ended (stopped too, as scripts/study_sitting.sh stop does, or finished), and a
+# finished run is pushed and committed first, so that a stop during the push loses nothing. A
+# machine that is cut off commits nothing; if its clone survives, its checkpoints/ copied into the new
+# clone of the same worker resume the run (scripts/study_sitting.sh start does it; docs/workflow.md).
 # Afterwards, in one checkout: `make repro` restores every run, writes dvc.lock and the study's
 # results; docs/budget.md keeps the 15-epoch point and the seeds.
 set -uo pipefail
@@ -108,7 +109,7 @@ stopped() {
   echo "study_queue: stopped; rerun it to continue (finished runs are committed)" >&2; exit 130
 }
 stop_asked=""
-trap 'stop_asked=1' INT TERM  # acted on between commands: see stopped's two callers below
+trap 'stop_asked=1' INT TERM  # acted on between runs, or when a run ends unfinished (below)
 line="" started=$(date +%s)
 for line in "${mine[@]}"; do
   override=""
