@@ -7,12 +7,8 @@ set -euo pipefail
 if [ $# -lt 2 ]; then echo "usage: $0 <experiment-or-revision> <dest> [model ...]" >&2; exit 2; fi
 source=$1 dest=$2
 shift 2
-ref=$(git for-each-ref --format='%(refname)' refs/exps | grep -E "/${source}\$" || true)
-ref=${ref:-$source}
-if [ "$(printf '%s\n' "$ref" | wc -l)" != 1 ]; then echo "error: $source: several experiments of that name" >&2; exit 1; fi
-if ! git rev-parse -q --verify "$ref^{commit}" >/dev/null; then
-  echo "error: $source: no DVC experiment or git revision of that name" >&2; exit 1
-fi
+source "$(dirname "$0")/exp_ref.sh"
+ref=$(exp_ref "$source")
 models=("$@")
 if [ ${#models[@]} -eq 0 ]; then
   # the models that run studied; metrics/runs/ also holds files of models it did not rerun

@@ -6,10 +6,7 @@ set -euo pipefail
 if [ $# -lt 2 ]; then echo "usage: $0 <experiment-or-revision> <point> [model ...]" >&2; exit 2; fi
 source=$1 point=$2
 shift 2
-ref=$(git for-each-ref --format='%(refname)' refs/exps | grep -E "/${source}\$" || true)
-ref=${ref:-$source}
-if ! git rev-parse -q --verify "$ref^{commit}" >/dev/null 2>&1; then
-  echo "error: $source: no DVC experiment or git revision of that name" >&2; exit 1
-fi
+source "$(dirname "$0")/exp_ref.sh"
+ref=$(exp_ref "$source")
 seed=$(git show "$ref:params.yaml" | python -c 'import sys, yaml; print(yaml.safe_load(sys.stdin)["train"]["seed"])')
 exec bash "$(dirname "$0")/keep_run.sh" "$source" "metrics/seeds/$point/seed$seed" "$@"

@@ -184,7 +184,7 @@ def test_no_seed_points_is_an_error(tmp_path: Path) -> None:
 
 
 def test_keep_seed_copies_a_committed_run_unchanged(tmp_path: Path) -> None:
-    """The script run on a git revision (an experiment's name resolves to its ref the same way). By default
+    """The script run on a git revision and on a DVC experiment's name (one ref under refs/exps). By default
     it keeps the models the run studied: metrics/runs/ also holds files of models the run left alone."""
     repo = tmp_path / "repo"
     files = {
@@ -208,6 +208,12 @@ def test_keep_seed_copies_a_committed_run_unchanged(tmp_path: Path) -> None:
     assert (kept / "params.yaml").read_text() == files["params.yaml"] and not (kept / "runs/lstm").exists()
     failed = subprocess.run(["bash", script, "no-such-run", "2ep-cpu"], cwd=repo, capture_output=True, text=True)
     assert failed.returncode == 1 and "no-such-run: no DVC experiment or git revision" in failed.stderr
+    for ref in ("refs/exps/a1/b1/once", "refs/exps/a1/b1/twice", "refs/exps/a2/b2/twice"):  # as DVC names them
+        subprocess.run(["git", "-C", str(repo), "update-ref", ref, "HEAD"], check=True)
+    subprocess.run(["bash", script, "once", "9ep"], cwd=repo, check=True, capture_output=True)
+    assert (repo / "metrics/seeds/9ep/seed3/runs/cnn32/fold0.json").is_file()
+    twice = subprocess.run(["bash", script, "twice", "9ep"], cwd=repo, capture_output=True, text=True)
+    assert twice.returncode == 1 and twice.stderr.strip() == "error: twice: several experiments of that name"
     missing = subprocess.run(["bash", script, "HEAD", "5ep", "cnn16"], cwd=repo, capture_output=True, text=True)
     assert missing.returncode == 1 and not (repo / "metrics/seeds/5ep").exists()
     # a budget point is kept the same way, in metrics/budgets/<point>/
