@@ -61,6 +61,7 @@ start() {
     || fail "set git's user.name and user.email first: the workers commit every run"
   for k in $(workers); do merge_worker "$k"; done
   kept=$(mktemp -d)
+  trap "rm -rf '$kept'" EXIT  # kept's path, fixed now: the trap runs after start returns
   for k in $(workers); do
     for checkpoint in "$pool/$k/checkpoints/"*.pt; do  # those git does not hold as they are: a cut-off's
       [ -f "$checkpoint" ] && ! cmp -s "$checkpoint" <(git show "HEAD:checkpoints/${checkpoint##*/}" 2>/dev/null) \
@@ -87,7 +88,6 @@ start() {
       "$clone" "$pool/$k.pid" $(((k - 1) % $(nproc))) "$k" "$n" >"$pool/$k.log" 2>&1 </dev/null &
     echo "study_sitting: worker $k of $n started on core $(((k - 1) % $(nproc))) in $clone (log $pool/$k.log)"
   done
-  rm -rf "$kept"
 }
 
 status() {

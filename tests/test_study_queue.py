@@ -35,14 +35,15 @@ def queue(repo: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
-def tiny_study(dest: Path) -> Path:
-    """The tiny study, committed with an empty store."""
+def tiny_study(dest: Path, convergence_epochs: int = 2) -> Path:
+    """The tiny study, committed with an empty store; a longer convergence check gives a run long enough
+    to stop midway."""
     base = copy_repo(REPO, dest)
     for folder in ("files", "runs"):
         shutil.rmtree(base / "dvcstore" / folder, ignore_errors=True)
     params = profiled_params(REPO / "params.yaml", SMOKE_PROFILE)
     params["study"].update(models=["cnn16"], main_models=["cnn16", params["model"]["name"]], seeds=[0],
-                           convergence_epochs=2)
+                           convergence_epochs=convergence_epochs)
     write_params(base, params)
     git(base, "add", "-A")
     git(base, "commit", "-qm", "tiny study, empty store")
@@ -116,9 +117,10 @@ def only(repo: Path, run: str) -> list[str]:
     return [str(listed.index(run) + 1), str(len(listed))]
 
 
-def stop_after_first_epoch(repo: Path, run: str, log: Path) -> str:
-    """Start `run`'s worker, SIGTERM it (the worker, DVC and the stage) once the run has checkpointed an
-    epoch, as a session's end does; the worker's output."""
+def stop_after_first_epoch(repo: Path, run: str, log: Path, queue_only: bool = False) -> str:
+    """Start `run`'s worker, SIGTERM it once the run has checkpointed an epoch, as a session's end does:
+    the worker, DVC and the stage (a terminal's Ctrl-C), or with `queue_only` the queue alone; the
+    worker's output."""
     with log.open("w") as out:
         worker = subprocess.Popen(["bash", "scripts/study_queue.sh", *only(repo, run)], cwd=repo, env=stage_env(repo),
                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -126,7 +128,10 @@ def stop_after_first_epoch(repo: Path, run: str, log: Path) -> str:
         while not list((repo / "checkpoints").glob("*.pt")):
             assert worker.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.1)
-        os.killpg(worker.pid, signal.SIGTERM)
+        if queue_only:
+            worker.send_signal(signal.SIGTERM)
+        else:
+            os.killpg(worker.pid, signal.SIGTERM)
         assert worker.wait(timeout=300) == 130, log.read_text()[-3000:]
     return log.read_text()
 
@@ -135,22 +140,9 @@ def test_a_worker_asked_to_stop_commits_the_run_under_way_once_its_stage_ends(tm
     """SIGTERM to the queue alone, its stage left running: the worker waits for the run to end, pushes
     and commits it, then stops. Until 2026-12-07 it stopped as soon as the command under way ended, so
     a run whose push was under way was pushed but never committed, lost with the clone."""
-    base = tiny_study(tmp_path / "base")
-    params = yaml.safe_load((base / "params.yaml").read_text())
-    params["study"]["convergence_epochs"] = 30  # long enough to signal the worker while it trains
-    write_params(base, params)
-    git(base, "commit", "-qam", "a 30-epoch convergence check")
-    run, repo, log = "train_hybrid@0 train.epochs=30", clone(base, tmp_path / "worker", share_cache=False), tmp_path / "log"
-    with log.open("w") as out:
-        worker = subprocess.Popen(["bash", "scripts/study_queue.sh", *only(repo, run)], cwd=repo, env=stage_env(repo),
-                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 600
-        while not list((repo / "checkpoints").glob("*.pt")):  # training, past its first epoch
-            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.1)
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=300) == 130, log.read_text()[-3000:]
-    output = log.read_text()
+    base = tiny_study(tmp_path / "base", convergence_epochs=30)
+    run, repo = "train_hybrid@0 train.epochs=30", clone(base, tmp_path / "worker", share_cache=False)
+    output = stop_after_first_epoch(repo, run, tmp_path / "log", queue_only=True)
     assert f"study_queue: {run} committed" in output and "study_queue: stopped" in output, output[-3000:]
     assert git(repo, "log", "-1", "--format=%s").startswith(f"Converged study: {run} (")
     store = repo / "dvcstore"  # the run's entry and its outputs: restorable, not trained again
@@ -163,12 +155,8 @@ def test_a_stopped_run_resumes_on_the_next_machine_from_its_committed_checkpoint
     documented merge of a worker's newest commit brings it to the main checkout, and a fresh clone's
     worker continues it and commits the finished run without the checkpoint. The run is an override
     run (`dvc exp run -S`), as every run left in the study is."""
-    base = tiny_study(tmp_path / "base")
-    params = yaml.safe_load((base / "params.yaml").read_text())
-    params["study"]["convergence_epochs"] = 30  # long enough to stop the run midway
-    write_params(base, params)
-    git(base, "commit", "-qam", "a 30-epoch convergence check")
-    run, proposed = "train_hybrid@0 train.epochs=30", params["model"]["name"]
+    base = tiny_study(tmp_path / "base", convergence_epochs=30)
+    run, proposed = "train_hybrid@0 train.epochs=30", yaml.safe_load((base / "params.yaml").read_text())["model"]["name"]
     checkpoint = f"checkpoints/{proposed}-fold0.pt"
     first = clone(base, tmp_path / "first", share_cache=False)
     output = stop_after_first_epoch(first, run, tmp_path / "first.log")

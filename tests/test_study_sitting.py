@@ -19,7 +19,6 @@ import pytest
 import torch
 import yaml
 
-from cnnlstm.gate.profile import write_params
 from cnnlstm.gate.workspace import stage_env
 from cnnlstm.models.checkpoint import load_torch
 from conftest import REPO
@@ -35,12 +34,24 @@ def sitting(repo: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=900)
 
 
-def wait_for(condition: Callable[[], object], log: Path, seconds: float = 600) -> object:
+def wait_for(condition: Callable[[], object], log: Path, seconds: float = 600) -> None:
     deadline = time.monotonic() + seconds
-    while not (value := condition()):
+    while not condition():
         assert time.monotonic() < deadline, log.read_text()[-3000:] if log.exists() else "no log"
         time.sleep(0.2)
-    return value
+
+
+def scratch_repo(tmp_path: Path, **train: str) -> Path:
+    """A folder with the two scripts and params.yaml, its `train` settings changed: enough for the
+    refusals `start` makes before it clones anything."""
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    for script in ("study_sitting.sh", "study_queue.sh"):
+        shutil.copy(REPO / "scripts" / script, repo / "scripts")
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["train"].update(train)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    return repo
 
 
 def epochs_in(checkpoint: Path) -> list[dict]:
@@ -63,14 +74,10 @@ def pool(tmp_path: Path) -> Iterator[Path]:
 @pytest.mark.slow
 @needs_dataset
 def test_a_cut_off_sitting_resumes_and_a_stopped_one_leaves_its_run_in_git(tmp_path: Path, pool: Path) -> None:
-    base = tiny_study(tmp_path / "base")
-    params = yaml.safe_load((base / "params.yaml").read_text())
-    params["study"]["convergence_epochs"] = EPOCHS
-    write_params(base, params)
+    base = tiny_study(tmp_path / "base", convergence_epochs=EPOCHS)
     for key, value in (("user.name", "cnnlstm tests"), ("user.email", "tests@cnnlstm.invalid")):
         git(base, "config", key, value)  # the workers commit as this checkout's identity
-    git(base, "commit", "-qam", "a long convergence check")
-    checkpoint_name = f"{params['model']['name']}-fold0.pt"
+    checkpoint_name = f"{yaml.safe_load((base / 'params.yaml').read_text())['model']['name']}-fold0.pt"
     log, checkpoint = pool / "1.log", pool / "1" / "checkpoints" / checkpoint_name
 
     started = sitting(base, "start", "1")
@@ -114,13 +121,7 @@ def test_a_cut_off_sitting_resumes_and_a_stopped_one_leaves_its_run_in_git(tmp_p
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_a_machine_that_cannot_train_the_study_starts_nothing(tmp_path: Path) -> None:
     """As the queue itself: in one line, before any clone (`cuda` without a GPU, as a CPU without bf16)."""
-    (tmp_path / "repo" / "scripts").mkdir(parents=True)
-    for script in ("study_sitting.sh", "study_queue.sh"):
-        shutil.copy(REPO / "scripts" / script, tmp_path / "repo" / "scripts")
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["train"]["device"] = "cuda"
-    (tmp_path / "repo" / "params.yaml").write_text(yaml.safe_dump(params))
-    result = sitting(tmp_path / "repo", "start", "2")
+    result = sitting(scratch_repo(tmp_path, device="cuda"), "start", "2")
     assert result.returncode == 1
     assert result.stderr.strip() == "error: params.yaml: train.device: cuda requested but no CUDA device is available"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]  # no workers' folder
@@ -129,13 +130,7 @@ def test_a_machine_that_cannot_train_the_study_starts_nothing(tmp_path: Path) ->
 def test_a_checkout_without_a_git_identity_starts_nothing(tmp_path: Path) -> None:
     """The workers commit every run: without user.name and user.email each commit would fail, and the
     runs be lost with the clones."""
-    repo = tmp_path / "repo"
-    (repo / "scripts").mkdir(parents=True)
-    for script in ("study_sitting.sh", "study_queue.sh"):
-        shutil.copy(REPO / "scripts" / script, repo / "scripts")
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["train"].update(device="cpu", precision="fp32")  # a study any machine can train
-    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    repo = scratch_repo(tmp_path, device="cpu", precision="fp32")  # a study any machine can train
     env = stage_env(repo) | {"GIT_CONFIG_GLOBAL": str(tmp_path / "no-gitconfig"), "GIT_CONFIG_NOSYSTEM": "1"}
     subprocess.run(["git", "init", "-q"], cwd=repo, env=env, check=True)
     subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b.invalid", "commit", "-q", "--allow-empty",
