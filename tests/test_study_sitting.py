@@ -83,7 +83,8 @@ def test_a_cut_off_sitting_resumes_and_a_stopped_one_leaves_its_run_in_git(tmp_p
     started = sitting(base, "start", "1")
     assert started.returncode == 0, started.stderr
     assert started.stdout.startswith(f"study_sitting: worker 1 of 1 started on core 0 in {pool / '1'}")
-    wait_for(checkpoint.exists, log)
+    # The long run's checkpoint: the study's 1-epoch train_hybrid@0 before it writes the same file briefly.
+    wait_for(lambda: log.exists() and "Reproducing experiment" in log.read_text() and checkpoint.exists(), log)
     os.killpg(int((pool / "1.pid").read_text()), signal.SIGKILL)  # the machine goes: nothing committed
     cut_off_at = epochs_in(checkpoint)  # the epochs finished before the kill
     assert 1 <= len(cut_off_at) < EPOCHS
