@@ -89,8 +89,9 @@ from smoke_fixtures import CLONES_GROUP, smoke_repo  # noqa: E402, F401
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under `make test` (`pytest -n N --dist loadgroup --no-loadscope-reorder`) the tests of the smoke
     run form two xdist groups: those marked with smoke_fixtures.CLONES_GROUP, and all others ("smoke").
-    "smoke" goes first, so one worker makes the run while the others take the unit tests, and the
-    clones group last, so no worker sits waiting for the run while unit tests are left."""
+    Workers take units in this order, longest first, so that they finish together:
+    "smoke", so one worker makes the run at once; the other groups and the slow tests, while it does;
+    the clones group, whose run is made by then; and the fast unit tests last, to even out the end."""
     def group(item: pytest.Item) -> str | None:
         marker = item.get_closest_marker("xdist_group")
         return marker.args[0] if marker else None
@@ -98,4 +99,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "smoke_repo" in getattr(item, "fixturenames", ()) and group(item) is None:
             item.add_marker(pytest.mark.xdist_group("smoke"))
-    items.sort(key=lambda item: {"smoke": 0, CLONES_GROUP: 2}.get(group(item), 1))  # stable: keeps file order within
+
+    def turn(item: pytest.Item) -> int:
+        name = group(item)
+        if name == "smoke":
+            return 0
+        if name == CLONES_GROUP:
+            return 2
+        return 1 if name or item.get_closest_marker("slow") else 3
+
+    items.sort(key=turn)  # stable: keeps file order within a turn
