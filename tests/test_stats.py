@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -54,6 +55,20 @@ def test_wilcoxon_matches_scipy_and_the_exact_value() -> None:
     mixed = np.array([0.01, -0.02, 0.015, 0.005, 0.03, -0.001, 0.012])
     assert wilcoxon_p(mixed) == pytest.approx(stats.wilcoxon(mixed).pvalue)
     assert wilcoxon_p(np.zeros(5)) == 1.0
+
+
+@pytest.mark.parametrize("folds", [2, 5, 10, 13, 14])
+def test_wilcoxon_with_ties_and_zeros_equals_scipys_p_exactly(folds: int) -> None:
+    """Accuracy differences over folds tie often (multiples of 1/n_images); up to 13 folds
+    wilcoxon_p runs scipy's permutation test itself (vectorized), beyond that scipy's normal approximation."""
+    rng = np.random.default_rng(folds)
+    for _ in range(4):
+        d = rng.integers(-3, 4, size=folds) / 1000  # ties, and zeros
+        d[0], d[1] = 0.002, -0.002  # at least one tie, never all zero
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = stats.wilcoxon(d).pvalue
+        assert wilcoxon_p(d) == expected, d  # equal, not approximately: the committed study's p-values stay
 
 
 def test_cohens_dz() -> None:
