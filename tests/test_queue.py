@@ -15,6 +15,7 @@ from smoke_fixtures import CLONES_GROUP, clone, needs_dataset
 
 pytestmark = [pytest.mark.slow, needs_dataset]
 QUEUE_TIMEOUT_S = 1200
+POLL_S = 15  # each `dvc queue status` costs about a CPU-second, taken from the two queued experiments
 PROPOSED_MODEL_AND_DOWNSTREAM = {
     "train_hybrid@0", "train_hybrid@1", "evaluate_hybrid", "collect", "aggregate", "plots", "report",
     "ship",  # its deps include every model file: it reruns whenever one changes
@@ -31,7 +32,7 @@ def wait_for_queue(repo) -> str:
             return status
         if time.monotonic() > deadline:
             raise AssertionError(f"queue still busy after {QUEUE_TIMEOUT_S} s:\n{status}")
-        time.sleep(5)
+        time.sleep(POLL_S)
 
 
 @pytest.mark.xdist_group(CLONES_GROUP)
