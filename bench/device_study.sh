@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole GPU check in one device call, built to survive its first failure. See docs/gpu.md.
 #
-#   bench/device_study.sh prepare      # here: wheels + Fashion-MNIST into .cache/device (prints its size)
+#   bench/device_study.sh prepare      # here: wheels + Fashion-MNIST into .cache/device, and `travel`
+#   bench/device_study.sh travel       # here: the MiB the device tool would send; fails over its 64 MiB
+#   bench/device_study.sh stow         # here, before the call: the in-repo DVC remote stays behind
+#   bench/device_study.sh unstow       # here, after the call: the remote back in the working tree
 #   bench/device_study.sh run          # there, as the device command (OUT is set by the device tool)
 #   bench/device_study.sh --cpu        # here or in CI: the same script end to end on the CPU, tiny
 #                                      # profile, no capture (OUT defaults to a temporary folder)
@@ -15,6 +18,44 @@ set -uo pipefail  # no -e: a failed step must not skip the packing
 cd "$(dirname "$0")/.."
 CARRY=.cache/device  # .cache/ is git-ignored, so the device tool must be told to carry it
 DATA_FILES="train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte"
+LIMIT_MIB=64    # the most the device tool sends: the working tree's files and the carried paths
+STORE=dvcstore  # the in-repo DVC remote: tracked, over 100 MiB, and not needed there (the study starts empty)
+
+# NUL-separated, what the device tool copies: tracked and untracked files that git does not ignore and
+# that are on disk (a stowed store's files are skip-worktree entries, off the disk).
+travelling_files() {
+  local f
+  git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+    [[ ! -f $f ]] || printf '%s\0' "$f"
+  done
+}
+
+# The MiB that would travel with $CARRY; fails, naming the store and the remedy, over the limit.
+travel() {
+  local bytes
+  bytes=$({ travelling_files; [[ ! -d $CARRY ]] || find "$CARRY" -type f -print0; } | du -cb --files0-from=- | tail -1 | cut -f1)
+  echo "travel: $((bytes / 1048576)) MiB of the device tool's $LIMIT_MIB MiB (working tree and $CARRY)"
+  if ((bytes > LIMIT_MIB * 1048576)); then
+    local store=0
+    [[ -d $STORE ]] && store=$(du -sb "$STORE" | cut -f1)
+    echo "error: over the device tool's $LIMIT_MIB MiB ($STORE/ holds $((store / 1048576)) MiB):" \
+      "run bench/device_study.sh stow before the call and bench/device_study.sh unstow after it" >&2
+    return 1
+  fi
+}
+
+# The store off the disk for the call, still in git: a sparse checkout keeps `git status` clean, and
+# `git add` cannot stage its files' absence. Between stow and unstow DVC here has no remote.
+stow() {
+  git sparse-checkout set --no-cone '/*' "!/$STORE/" || return 1
+  echo "stow: $STORE/ is off the disk, not out of git; after the call: bench/device_study.sh unstow"
+  travel
+}
+
+unstow() {
+  git sparse-checkout disable || return 1
+  echo "unstow: $STORE/ back, $(git ls-files "$STORE" | wc -l) files"
+}
 
 prepare() {
   set -e
@@ -37,12 +78,9 @@ prepare() {
   for f in $DATA_FILES; do
     gzip -dc "$src/$f.gz" | xz -9e -T2 > "$CARRY/fashion-mnist/$f.xz"
   done
-  local tree carried
-  tree=$(git ls-files -z | du -cb --files0-from=- | tail -1 | cut -f1)
-  carried=$(du -sb "$CARRY" | cut -f1)
-  echo "carry $CARRY: $((carried / 1048576)) MiB ($(ls "$CARRY"/whl/*.whl | wc -l) wheels $(du -sh "$CARRY/whl" | cut -f1)," \
-    "data $(du -sh "$CARRY/fashion-mnist" | cut -f1)); tracked files $((tree / 1048576)) MiB;" \
-    "travels $(((carried + tree) / 1048576)) MiB of the 64 MiB limit"
+  echo "carry $CARRY: $(du -sh "$CARRY" | cut -f1) ($(ls "$CARRY"/whl/*.whl | wc -l) wheels $(du -sh "$CARRY/whl" | cut -f1)," \
+    "data $(du -sh "$CARRY/fashion-mnist" | cut -f1))"
+  travel
   echo "device call: run(command='bench/device_study.sh run', carry=['$CARRY'], timeout_s=560)"
 }
 
@@ -83,8 +121,8 @@ run() {
     OUT=${OUT:-$(mktemp -d)}
     local scratch
     scratch=$(mktemp -d)
-    if git rev-parse --git-dir >/dev/null 2>&1; then  # what the device tool would carry: tracked and untracked, not ignored
-      git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$scratch"
+    if git rev-parse --git-dir >/dev/null 2>&1; then  # what the device tool would carry
+      travelling_files | xargs -0 cp --parents -t "$scratch"
     else
       cp -a . "$scratch"
     fi
@@ -149,7 +187,10 @@ pack() {
 
 case ${1:-} in
   prepare) prepare ;;
+  travel) travel ;;
+  stow) stow ;;
+  unstow) unstow ;;
   run) run gpu ;;
   --cpu) run cpu ;;
-  *) echo "usage: $0 prepare|run|--cpu" >&2; exit 2 ;;
+  *) echo "usage: $0 prepare|travel|stow|unstow|run|--cpu" >&2; exit 2 ;;
 esac
