@@ -13,7 +13,10 @@
 # other main models, then the rest; then the convergence check (the main models at
 # study.convergence_epochs); then Amendment 1's extension (the main models at twice train.epochs, the
 # primary pair first); then the other seeds of study.seeds (the primary pair and cnn32_bilstm, as
-# pre-registered). Those run as `dvc exp run -S KEY=VALUE`, params.yaml restored afterwards.
+# pre-registered); then Amendment 2's fp32 arm (the primary pair with train.precision=fp32, at
+# train.epochs and at the extension's budget). A machine that cannot train the study's bf16 (a CPU
+# without AVX-512) but can train fp32 takes only that arm. Override runs are `dvc exp run -S KEY=VALUE
+# [-S KEY=VALUE]`, params.yaml restored afterwards.
 # Worker k of n takes every n-th run from the k-th; the convergence check and the extension list their
 # models in reverse on odd folds, so that two workers share the slow ones (cnn32_bilstm takes twice as
 # long as cnn32) instead of one taking them all. A run listed twice (an extension equal to the
@@ -36,7 +39,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 priority() {
-  local proposed main rest seeds folds epochs extension order f m s
+  local proposed main rest seeds folds epochs extension arm order f m s
   read_params() { python -c "import yaml; p = yaml.safe_load(open('params.yaml')); $1"; }
   read_list() { read_params "print(*$1, sep='\\n')" | sed '/^$/d'; }  # an empty list: no lines
   proposed=$(read_params 'print(p["model"]["name"])')
@@ -47,6 +50,9 @@ priority() {
   epochs=$(read_params 'print(p["study"]["convergence_epochs"])')
   extension=$(read_params 'from cnnlstm.study.extension import extension_epochs; print(extension_epochs(p["train"]["epochs"]))') \
     || return 1
+  # the fp32 arm, unless the study itself is fp32 (a smoke study): then it would be the study again
+  arm=$(read_params 'from cnnlstm.study.fp32_arm import ARM_OVERRIDE, ARM_PRECISION
+print(ARM_OVERRIDE if p["train"]["precision"] != ARM_PRECISION else "")') || return 1
   stage() { if [ "$1" = "$proposed" ]; then echo "train_hybrid@$2${3:+ $3}"; else echo "train@$1-$2${3:+ $3}"; fi; }
   alternating() {  # OVERRIDE MODEL...: fold by fold, the models in reverse order on odd folds
     local override=$1 reversed=() m; shift
@@ -65,24 +71,56 @@ priority() {
   for s in "${seeds[@]}"; do
     for f in "${folds[@]}"; do for m in "$proposed" "${main[0]}" cnn32_bilstm; do stage "$m" $f "train.seed=$s"; done; done
   done
+  [ -z "$arm" ] || alternating "$arm" "$proposed" "${main[0]}"
+  [ -z "$arm" ] || alternating "train.epochs=$extension $arm" "$proposed" "${main[0]}"
 }
 
 listed() { priority | awk '!seen[$0]++'; }  # each run once, in its first place
-# A machine that cannot train the study's device and precision (bf16 needs AVX-512, or a GPU) stops
-# in one line, before pulling the store, instead of at its first run.
+# Whether this machine can train params.yaml with DVC's overrides KEY=VALUE... (bf16 needs AVX-512 or a
+# GPU); if not, a one-line error naming the key.
 can_train() {
-  python -c 'from cnnlstm.core.errors import exit_on_error; from cnnlstm.core.params import check_devices, load_params
-exit_on_error(lambda: check_devices(load_params()))()'
+  python - "$@" <<'PY'
+import sys
+import yaml
+from cnnlstm.core.errors import exit_on_error
+from cnnlstm.core.params import check_devices, parse_params
+
+def check() -> None:
+    raw = yaml.safe_load(open("params.yaml"))
+    for override in sys.argv[1:]:
+        key, _, value = override.partition("=")
+        *parents, leaf = key.split(".")
+        section = raw
+        for parent in parents:
+            section = section[parent]
+        section[leaf] = yaml.safe_load(value)
+    check_devices(parse_params(raw))
+
+exit_on_error(check)()
+PY
+}
+# The runs this machine takes: all, or on a machine that cannot train the study's precision but can
+# train the fp32 arm's, the arm alone (saying so); a machine that can train neither stops in one line,
+# before pulling the store, instead of at its first run.
+only_arm=""
+trainable() {
+  local refused arm
+  refused=$(can_train 2>&1) && return 0
+  arm=$(python -c 'from cnnlstm.study.fp32_arm import ARM_OVERRIDE; print(ARM_OVERRIDE)') \
+    && can_train "$arm" >/dev/null 2>&1 || { echo "$refused" >&2; return 1; }
+  only_arm=$arm
+  echo "study_queue: ${refused#error: }: this machine trains only the fp32 arm (docs/preregistration.md, Amendment 2)" >&2
 }
 if [ "${1:-}" = "--list" ]; then listed; exit; fi
-if [ "${1:-}" = "--check" ]; then can_train; exit; fi
+if [ "${1:-}" = "--check" ]; then trainable; exit; fi
 if [ $# -ne 2 ] || [ "$1" -lt 1 ] || [ "$1" -gt "$2" ]; then
   echo "usage: $0 WORKER WORKERS (1 <= WORKER <= WORKERS) | --list | --check" >&2; exit 2
 fi
 worker=$1 workers=$2
-can_train || exit 1
+trainable || exit 1
 cpu=$(python -c 'import platform; print(open("/proc/cpuinfo").read().split("model name")[1].split(":")[1].split("\n")[0].strip() if platform.system() == "Linux" else platform.processor())')
 runs=$(listed) || { echo "study_queue: cannot list the runs from params.yaml (above)" >&2; exit 1; }
+[ -z "$only_arm" ] || runs=$(grep -F -- " $only_arm" <<<"$runs")
 mapfile -t mine < <(awk -v k="$worker" -v n="$workers" '(NR - k) % n == 0' <<<"$runs")
 # Run-cache entries other machines pushed: their runs are then restored, not retrained.
 dvc pull --run-cache -q >/dev/null 2>&1 || true
@@ -121,9 +159,10 @@ for line in "${mine[@]}"; do
   started=$(date +%s)
   if [ -z "$override" ]; then
     dvc repro --pull "$target"
-  else  # DVC's own parameter override; params.yaml and dvc.lock are put back after the push
+  else  # DVC's own parameter overrides; params.yaml and dvc.lock are put back after the push
     cp params.yaml "$saved/"; rm -f "$saved/dvc.lock"; [ ! -f dvc.lock ] || cp dvc.lock "$saved/"
-    dvc exp run --pull -S "$override" "$target"
+    sets=(); for setting in $override; do sets+=(-S "$setting"); done
+    dvc exp run --pull "${sets[@]}" "$target"
   fi && dvc push -q "$target" && dvc push --run-cache -q; status=$?
   [ -z "$override" ] || put_back
   [ $status = 0 ] || [ -z "$stop_asked" ] || stopped  # stopped midway: its checkpoint is kept

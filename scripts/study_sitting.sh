@@ -43,7 +43,7 @@ committed() {  # how many of the queue's runs the store holds whole, per kind of
   local listed
   listed=$(bash scripts/study_queue.sh --list) || fail "cannot list the runs from params.yaml (above)"
   { [ ! -d dvcstore/runs ] || python -m cnnlstm.store_outputs --done <<<"$listed"; } | awk -v listed="$listed" '
-    function kind(line) { return split(line, f, " ") > 1 ? f[2] : "params.yaml as it is" }
+    function kind(line) { return sub(/^[^ ]+ /, "", line) ? line : "params.yaml as it is" }  # its overrides
     BEGIN { n = split(listed, all, "\n"); for (i = 1; i <= n; i++) { k = kind(all[i]); if (!(k in total)) order[++kinds] = k; total[k]++ } }
     { held[kind($0)]++ }
     END { for (i = 1; i <= kinds; i++) printf "study_sitting: %s: %d of %d runs committed\n", order[i], held[order[i]], total[order[i]] }'

@@ -80,6 +80,19 @@ def test_a_run_is_done_when_the_store_holds_its_record_and_outputs(tmp_path) -> 
     assert "train@cnn32-0 train.epochs=20" not in done_runs(store, runs, lock)  # a file of the folder is missing
 
 
+def test_a_run_with_two_overrides_is_done_from_the_entry_with_both(tmp_path) -> None:
+    """Amendment 2's fp32 arm at 60 epochs is `-S train.epochs=60 -S train.precision=fp32`."""
+    store = tmp_path / "store"
+    lock = tmp_path / "dvc.lock"
+    lock.write_text(yaml.safe_dump({"schema": "2.0", "stages": {"train@cnn32-0": record(stored(store, b"30"))}}))
+    longer = overridden(PARAMS, "train.epochs=60")
+    entry(store, "bb01", record(stored(store, b"60 epochs, seed 1"), overridden(longer, "train.seed=1")))
+    entry(store, "bb02", record(stored(store, b"60 epochs"), longer))
+    runs = ["train@cnn32-0 train.epochs=60 train.seed=1", "train@cnn32-0 train.seed=1 train.epochs=60",
+            "train@cnn32-0 train.epochs=60 train.seed=2", "train@cnn32-0 train.epochs=60"]
+    assert done_runs(store, runs, lock) == [runs[0], runs[1], runs[3]]
+
+
 def test_the_committed_study_is_done_in_the_queues_own_terms() -> None:
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
     listed = subprocess.run(["bash", "scripts/study_queue.sh", "--list"], cwd=REPO, env=env, capture_output=True,

@@ -11,8 +11,8 @@ while dvc.lock still names them and runs this check after every push.
     python -m cnnlstm.store_outputs --prune [STORE]    # delete such entries (a restore would retrain anyway)
     python -m cnnlstm.store_outputs --done [STORE] < RUNS   # the runs of RUNS that STORE holds whole
 
-RUNS are the study queue's lines: `TARGET` (a dvc.lock stage) or `TARGET KEY=VALUE` (the stage run
-with DVC's parameter override, as `dvc exp run -S KEY=VALUE TARGET` makes it).
+RUNS are the study queue's lines: `TARGET` (a dvc.lock stage) or `TARGET KEY=VALUE...` (the stage run
+with DVC's parameter overrides, as `dvc exp run -S KEY=VALUE... TARGET` makes it).
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def dep_hashes(record: dict) -> dict[str, str]:
 
 
 def done_runs(store: Path, runs: list[str], lock: Path = Path("dvc.lock")) -> list[str]:
-    """The runs (`TARGET` or `TARGET KEY=VALUE`) whose outputs `store` holds, so that training them
+    """The runs (`TARGET` or `TARGET KEY=VALUE...`) whose outputs `store` holds, so that training them
     again would only restore them. A plain target counts as done from its dvc.lock record; an
     override run from the run-cache entry with dvc.lock's command and code (deps) and the overridden
     params, so the queue skips it without a `dvc exp run` to restore it."""
@@ -107,13 +107,15 @@ def done_runs(store: Path, runs: list[str], lock: Path = Path("dvc.lock")) -> li
         return bool(record.get("outs")) and all(has_output(store, out) for out in record["outs"])
 
     def done(run: str) -> bool:
-        target, _, override = run.partition(" ")
+        target, *overrides = run.split()
         record = stages.get(target)
         if record is None:
             return False
-        if not override:
+        if not overrides:
             return whole(record)
-        params = overridden(record.get("params", {}), override)
+        params = record.get("params", {})
+        for override in overrides:
+            params = overridden(params, override)
         return any(entry.get("cmd") == record["cmd"] and dep_hashes(entry) == dep_hashes(record)
                    and entry.get("params", {}) == params and whole(entry) for entry in entries)
 
