@@ -22,7 +22,7 @@ PLOTS = Path("plots/budget")
 def main() -> None:
     params = load_params()
     points = load_budget_points(BUDGETS)
-    table, comparisons, _, interactions, convergence = write_budget_tables(TABLES, points, params)
+    table, comparisons, _, interactions, convergence, precision = write_budget_tables(TABLES, points, params)
     write_text(PLOTS / "budget.csv", table.to_csv(index=False))  # for `dvc plots show/diff`
     proposed = params.model["name"]
     save(budget_figure(table, proposed), PLOTS / "accuracy_vs_budget.png")
@@ -30,7 +30,8 @@ def main() -> None:
          PLOTS / "paired_differences.png")
     print(f"{TABLES}/budget.md: {len(points)} budget points ({', '.join(points)}), "
           f"{table['model'].nunique()} models, {len(comparisons)} paired comparisons, "
-          f"{len(interactions)} interaction tests, {len(convergence)} convergence checks")
+          f"{len(interactions)} interaction tests, {len(convergence)} convergence checks, "
+          f"{len(precision)} precision checks")
 
 
 if __name__ == "__main__":

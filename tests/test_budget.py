@@ -26,6 +26,7 @@ from cnnlstm.study.budget_points import load_budget_points
 from cnnlstm.study.conditions import recipe
 from cnnlstm.study.convergence import checked_budgets, convergence_table, interaction_table
 from cnnlstm.study.pairs import comparison_pairs
+from cnnlstm.study.precision_check import precision_table
 from cnnlstm.study.runs import FoldSizes
 from test_evaluation import REPO, fake_study, fake_study_template, run_stage  # noqa: F401 (fixtures)
 
@@ -37,12 +38,12 @@ SIZES = {"heldout": 100, "train": 900}
 FITTED = 300
 
 
-def conditions(epochs: int, augment: bool = True, device: str = "cuda") -> dict:
+def conditions(epochs: int, augment: bool = True, device: str = "cuda", precision: str = "bf16") -> dict:
     return {
         "epochs": epochs, "optimizer": "adamw", "lr": 0.006, "schedule": "onecycle", "batch_size": 512,
         "weight_decay": 0.01, "label_smoothing": 0.1,
         "augment": {"crop_padding": 2 if augment else 0, "hflip": augment, "erasing": 0.25 if augment else 0.0},
-        "train_device": device, "train_precision": "bf16", "train_images": 51_300,
+        "train_device": device, "train_precision": precision, "train_images": 51_300,
         "eval_device": device, "eval_precision": "fp32",
     }
 
@@ -74,7 +75,8 @@ def write_point(folder: Path, epochs: int, per_fold: dict[str, list[float]], **k
             run.parent.mkdir(parents=True, exist_ok=True)
             log.parent.mkdir(parents=True, exist_ok=True)
             run.write_text(json.dumps({"folds_sha256": SHA, "heldout": {"accuracy": value}}))
-            log.write_text(json.dumps({"model": model, "fold": fold, "epochs": epochs, "amp": "bfloat16",
+            amp = {"bf16": "bfloat16"}.get(kwargs.get("precision", "bf16"), kwargs.get("precision"))
+            log.write_text(json.dumps({"model": model, "fold": fold, "epochs": epochs, "amp": amp,
                                        "train_images": FITTED}))
     return folder
 
@@ -229,8 +231,37 @@ def test_the_extension_is_checked_against_the_studys_budget(tmp_path: Path, para
     assert extended.loc["cnn32_lstm", "gain"] == pytest.approx(0.004, abs=1e-9)  # above the 0.25 pp tolerance
     assert not extended.loc["cnn32_lstm", "converged"]
     markdown = budget_markdown(budget_table(points), budget_comparisons(points, params), primary_table(points, params),
-                               interaction_table(points, params), table, params)
+                               interaction_table(points, params), table, precision_table(points, params), params)
     assert f"{epochs}ep → {2 * epochs}ep" in markdown and "not run yet" not in markdown
+
+
+def test_precision_check_by_hand(tmp_path: Path, params: Params) -> None:
+    """Amendment 2: the pair's per-fold difference in fp32 against bf16 at one budget; TOST within the margin."""
+    folder = tmp_path / "budgets"
+    write_point(folder / "5ep-cpu", 5, {"cnn32": CNN_5, "cnn32_lstm": LSTM_5}, device="cpu")
+    close = {"cnn32": [a + d for a, d in zip(CNN_5, [0.0005, 0.0, -0.0005, 0.0002])],
+             "cnn32_lstm": [a + d for a, d in zip(LSTM_5, [0.0007, 0.0001, -0.0004, 0.0001])]}
+    write_point(folder / "5ep-fp32-cpu", 5, close, device="cpu", precision="fp32")
+    write_point(folder / "5ep-fp32-gpu", 5, close, device="cuda", precision="fp32")  # another device: not paired
+    write_point(folder / "2ep-fp32-cpu", 2, close, device="cpu", precision="fp32")  # another budget: not paired
+    table = precision_table(load_budget_points(folder), params)
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert (row["point_a"], row["point_b"], row["precision_a"], row["precision_b"]) == (
+        "5ep-cpu", "5ep-fp32-cpu", "bf16", "fp32")
+    change = (np.array(close["cnn32_lstm"]) - close["cnn32"]) - (np.array(LSTM_5) - CNN_5)
+    se = math.sqrt((1 / 4 + 100 / 300) * change.var(ddof=1))
+    assert row["change"] == pytest.approx(change.mean(), abs=1e-6)
+    assert row["model_change"] == pytest.approx(np.mean(np.array(close["cnn32_lstm"]) - LSTM_5), abs=1e-6)
+    assert row["p_ttest"] == pytest.approx(2 * stats.t.sf(abs(change.mean() / se), 3), abs=1e-6)
+    tost = max(stats.t.sf((change.mean() + 0.005) / se, 3), stats.t.cdf((change.mean() - 0.005) / se, 3))
+    assert row["p_tost"] == pytest.approx(tost, abs=1e-6) and row["p_tost"] < 0.05 and row["immaterial"]
+
+    shutil.rmtree(folder / "5ep-fp32-cpu")  # the hybrid 1 pp better in fp32 on every fold, give or take
+    far = {"cnn32": CNN_5, "cnn32_lstm": [a + d for a, d in zip(LSTM_5, [0.012, 0.008, 0.011, 0.009])]}
+    write_point(folder / "5ep-fp32-cpu", 5, far, device="cpu", precision="fp32")
+    row = precision_table(load_budget_points(folder), params).iloc[0]
+    assert row["change"] == pytest.approx(0.01, abs=1e-6) and not row["immaterial"]
 
 
 def test_markdown_shows_every_section(budgets: Path, params: Params) -> None:
@@ -238,7 +269,7 @@ def test_markdown_shows_every_section(budgets: Path, params: Params) -> None:
     log.write_text(json.dumps({**json.loads(log.read_text()), "hardware": "Intel Xeon 8488C"}))
     points = load_budget_points(budgets)
     frames = (budget_table(points), budget_comparisons(points, params), primary_table(points, params),
-              interaction_table(points, params), convergence_table(points, params))
+              interaction_table(points, params), convergence_table(points, params), precision_table(points, params))
     text = budget_markdown(*frames, params)
     header = next(line for line in text.splitlines() if line.startswith("| model"))
     assert [c.strip() for c in header.strip("|").split("|")] == ["model", "2ep-cpu", "5ep-cpu", "10ep"]
@@ -251,6 +282,7 @@ def test_markdown_shows_every_section(budgets: Path, params: Params) -> None:
     assert "**Primary comparison** (cnn32_lstm vs cnn32" in text and "**Budget x model interaction**" in text
     assert "2ep-cpu → 5ep-cpu" in text and "15 → 30 epochs: not run yet; it needs both points" in text
     assert "30 → 60 epochs: not run yet" in text  # Amendment 1's extension
+    assert "**Precision check**" in text and "Not run yet: it needs the primary pair complete at both" in text
 
 
 def test_budget_stage_writes_tables_and_figure(budgets: Path, monkeypatch: pytest.MonkeyPatch) -> None:

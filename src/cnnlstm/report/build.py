@@ -13,9 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from cnnlstm.report.findings import (budget_finding, budget_words, convergence_finding, extension_primary, primary_change,
-                                     progress_finding, seed_finding)
-from cnnlstm.study.conditions import budget_phrase, schedule_phrase
+from cnnlstm.report.findings import (ARM_MODELS, MAIN_MODELS, budget_finding, budget_words, convergence_finding,
+                                     extension_primary, other_precision_primary, precision_check, precision_finding,
+                                     primary_change, progress_finding, seed_finding)
+from cnnlstm.study.conditions import budget_phrase, recipe, schedule_phrase
+from cnnlstm.study.fp32_arm import ARM_PRECISION
 from cnnlstm.study.formatting import format_p
 from cnnlstm.study.questions import PARAM_MATCH_TOLERANCE, QUESTIONS
 from cnnlstm.study.verdicts import ALPHA, BETTER, EQUIVALENT, INCONCLUSIVE, VERDICTS, WORSE, below_alpha
@@ -213,10 +215,14 @@ def summary_section(summary: dict[str, Any], models: pd.DataFrame, inputs: Input
         lines += [progress, ""]
     epochs, main_models = conditions["epochs"], summary["analysis"]["main_models"]
     converged, check = convergence_finding(inputs.budget / "budget_convergence.csv", epochs, main_models)
-    extended = extension_primary(inputs.budget, epochs)
-    if extended is not None:  # Amendment 1: the answer is stated at the extension's budget
-        extended_check = convergence_finding(inputs.budget / "budget_convergence.csv", extended["epochs"], main_models)
-        lines.append(_extension_answer(extended, extended_check[0], inputs.budget, epochs, margin))
+    study_recipe = recipe(conditions)
+    extended = extension_primary(inputs.budget, epochs, study_recipe)
+    in_arm = extended is not None and extended["recipe"] != study_recipe  # Amendment 2's fp32 arm
+    if extended is not None:  # Amendments 1 and 2: the answer is stated at the extension's budget
+        checked = summary["analysis"]["primary"] if in_arm else main_models  # the arm trains the pair alone
+        extended_check = convergence_finding(inputs.budget / "budget_convergence.csv", extended["epochs"], checked,
+                                             extended["point"], ARM_MODELS if in_arm else MAIN_MODELS)
+        lines.append(_extension_answer(extended, extended_check[0], inputs.budget, epochs, margin, in_arm))
     pair = _proposed_pair(summary)
     if pair is not None:
         stats = pair["accuracy"]
@@ -242,18 +248,39 @@ def summary_section(summary: dict[str, Any], models: pd.DataFrame, inputs: Input
     lines.append(f"- {check}")
     if extended is not None:
         lines.append(f"- {extended_check[1]}")
+    lines += _precision_lines(inputs.budget, epochs, study_recipe, extended, margin)
     return "## Summary\n\n" + "\n".join(lines)
 
 
-def _extension_answer(row: pd.Series, converged: bool | None, budget: Path, study_epochs: int, margin: float) -> str:
-    """The answer at Amendment 1's extension: the primary pair there, unadjusted as pre-registered, and how
-    it changed from the study's budget (the interaction test)."""
+def _precision_lines(budget: Path, study_epochs: int, study_recipe: str, extended: pd.Series | None,
+                     margin: float) -> list[str]:
+    """Amendment 2 beside the answer: its precision check, and the fp32 arm's verdict at the extension's
+    budget where the answer is not stated there."""
+    check = precision_check(budget, study_epochs, study_recipe)
+    lines = [] if check is None else [f"- {precision_finding(check, margin)}"]
+    other = other_precision_primary(budget, study_epochs, None if extended is None else extended["point"])
+    if other is not None:
+        lines.append(f"- In {ARM_PRECISION} (Amendment 2's arm, {other['point']}), not the answer: "
+                     f"{other['model']} − {other['baseline']} **{other['verdict']}**, {other['mean_diff'] * 100:+.2f} pp "
+                     f"(95% CI [{other['ci95_low'] * 100:+.2f}, {other['ci95_high'] * 100:+.2f}], corrected t-test p "
+                     f"{_p_phrase(other['p_ttest'])}), higher on {other['wins']} of {other['folds']} folds.")
+    return lines
+
+
+def _extension_answer(row: pd.Series, converged: bool | None, budget: Path, study_epochs: int, margin: float,
+                      in_arm: bool) -> str:
+    """The answer at the extension's budget (Amendment 1, or Amendment 2's fp32 arm): the primary pair there,
+    unadjusted as pre-registered, and how it changed from the study's budget (the interaction test)."""
     stats = {**row.to_dict(), "within_margin": below_alpha(row["p_tost"])}
     dz = "–" if pd.isna(row["cohens_dz"]) else f"{row['cohens_dz']:+.2f}"
     change = primary_change(budget, row, study_epochs)
-    return (f"- **Answer: adding an LSTM to the CNN {ANSWERS[row['verdict']]} {budget_words(row['epochs'], converged)}.** "
-            f"Amendment 1 (docs/preregistration.md): the main models trained again at twice the pre-registered "
-            f"budget ({row['point']}). The proposed **{row['model']}** against **{row['baseline']}**: "
+    words = budget_words(row["epochs"], converged, ARM_PRECISION if in_arm else None)
+    trained = (f"Amendment 2 (docs/preregistration.md): the primary pair trained in {ARM_PRECISION} at twice the "
+               f"pre-registered budget ({row['point']}), the precision shown immaterial at the study's budget by the "
+               "precision check below" if in_arm else "Amendment 1 (docs/preregistration.md): the main models trained "
+               f"again at twice the pre-registered budget ({row['point']})")
+    return (f"- **Answer: adding an LSTM to the CNN {ANSWERS[row['verdict']]} {words}.** "
+            f"{trained}. The proposed **{row['model']}** against **{row['baseline']}**: "
             f"**{verdict_phrase(stats, margin)}**, {row['mean_diff'] * 100:+.2f} pp held-out accuracy (95% CI "
             f"[{row['ci95_low'] * 100:+.2f}, {row['ci95_high'] * 100:+.2f}] pp), corrected t-test p "
             f"{_p_phrase(row['p_ttest'])} (the primary test, not adjusted), Wilcoxon p {_p_phrase(row['p_wilcoxon'])}, "

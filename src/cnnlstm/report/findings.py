@@ -1,6 +1,7 @@
 """What the budget and seed stages found about the proposed model's question, in sentences for the
 report's summary: read from their tables (reports/budget/budget_comparisons.csv, budget_convergence.csv,
-budget_primary.csv, budget_interactions.csv, reports/seeds/seed_comparisons.csv), never copied by hand."""
+budget_primary.csv, budget_interactions.csv, budget_precision.csv, reports/seeds/seed_comparisons.csv),
+never copied by hand."""
 
 from __future__ import annotations
 
@@ -57,12 +58,19 @@ def seed_finding(comparisons: Path, model: str, baseline: str) -> list[str]:
     return lines
 
 
-def convergence_finding(convergence: Path, epochs: int, main_models: list[str]) -> tuple[bool | None, str]:
-    """(whether every main model is converged at `epochs`: None until each is checked, unless one already
-    fails; a sentence saying so) from the budget stage's convergence check whose longer point has `epochs`."""
+MAIN_MODELS = "main model"
+ARM_MODELS = "model of the primary pair (the fp32 arm trains no other)"
+
+
+def convergence_finding(convergence: Path, epochs: int, main_models: list[str], point: str | None = None,
+                        models_are: str = MAIN_MODELS) -> tuple[bool | None, str]:
+    """(whether every model of `main_models` is converged at `epochs`: None until each is checked, unless one
+    already fails; a sentence saying so, calling them `models_are`) from the budget stage's convergence check
+    whose longer point has `epochs` (and is `point`, where several points have those epochs: Amendment 2's
+    fp32 arm)."""
     rows = _table(convergence)
     if not rows.empty:
-        rows = rows[rows["epochs_long"] == epochs]
+        rows = rows[(rows["epochs_long"] == epochs) & ((rows["point_long"] == point) if point else True)]
     if rows.empty:
         return None, (f"Convergence at {epochs} epochs is **not checked yet**: the pre-registered check (the main "
                       "models trained again at half the budget, docs/preregistration.md) has not run, so these are "
@@ -71,26 +79,73 @@ def convergence_finding(convergence: Path, epochs: int, main_models: list[str]) 
                       for _, r in rows.iterrows())
     unchecked = [m for m in main_models if m not in set(rows["model"])]
     converged = False if not rows["converged"].all() else None if unchecked else True
-    verdict = {True: "every main model is converged", False: f"**not yet converged** at {epochs} epochs",
-               None: f"no main model fails so far; {', '.join(unchecked)} not checked yet"}[converged]
+    verdict = {True: f"every {models_are} is converged", False: f"**not yet converged** at {epochs} epochs",
+               None: f"no {models_are} fails so far; {', '.join(unchecked)} not checked yet"}[converged]
     return converged, (f"Convergence check, held-out accuracy gain from {rows.iloc[0]['point_short']} to "
                        f"{rows.iloc[0]['point_long']}: {gains}; {verdict}.")
 
 
-def budget_words(epochs: int, converged: bool | None) -> str:
-    """The budget an answer holds at, as the pre-registration has it named in the answer itself."""
+def budget_words(epochs: int, converged: bool | None, precision: str | None = None) -> str:
+    """The budget an answer holds at, as the pre-registration has it named in the answer itself (and the
+    training precision, for an answer from Amendment 2's fp32 arm)."""
     state = {None: "convergence not yet checked", False: "not yet converged", True: "converged"}[converged]
-    return f"at {epochs} epochs, {state}"
+    return f"at {epochs} epochs{f' in {precision}' if precision else ''}, {state}"
 
 
-def extension_primary(budget: Path, study_epochs: int) -> pd.Series | None:
-    """The primary pair judged at Amendment 1's extension of a `study_epochs` study (the first such point
-    of budget_primary.csv), None until the pair is complete there; from then on the published answer is
-    stated at that budget (docs/preregistration.md)."""
+def precision_check(budget: Path, study_epochs: int, study_recipe: str) -> pd.Series | None:
+    """Amendment 2's precision check at the study's budget, from the study's own point to the fp32 arm's;
+    None until the primary pair is complete at both."""
+    rows = _table(budget / "budget_primary.csv")
+    checks = _table(budget / "budget_precision.csv")
+    if rows.empty or checks.empty:
+        return None
+    own = set(rows.query("epochs == @study_epochs and recipe == @study_recipe")["point"])
+    checks = checks[checks["point_a"].isin(own)]
+    return None if checks.empty else checks.iloc[0]
+
+
+def extension_primary(budget: Path, study_epochs: int, study_recipe: str) -> pd.Series | None:
+    """The primary pair judged at the extension's budget that carries the published answer
+    (docs/preregistration.md), None until there is one: Amendment 1's point of the study's own recipe once
+    the pair is complete there; until then, by Amendment 2, the fp32 arm's point once the pair is complete
+    there and the precision check at the study's budget finds the precision immaterial."""
     rows = _table(budget / "budget_primary.csv")
     if rows.empty:
         return None
     rows = rows[(rows["epochs"] == extension_epochs(study_epochs)) & (rows["verdict"] != NOT_RUN)]
+    own = rows[rows["recipe"] == study_recipe]
+    if not own.empty:
+        return own.iloc[0]
+    check = precision_check(budget, study_epochs, study_recipe)
+    if check is None or not check["immaterial"]:
+        return None
+    arm_recipe = _table(budget / "budget_primary.csv").query("point == @check.point_b")["recipe"].iloc[0]
+    arm = rows[rows["recipe"] == arm_recipe]
+    return None if arm.empty else arm.iloc[0]
+
+
+def precision_finding(check: pd.Series, margin: float) -> str:
+    """Amendment 2's precision check in words."""
+    borderline = " (borderline: the other n_train disagrees)" if check["borderline"] else ""
+    return (f"Precision check (Amendment 2), {check['point_a']} ({check['precision_a']}) against "
+            f"{check['point_b']} ({check['precision_b']}): {check['model']} − {check['baseline']} moved from "
+            f"{check['diff_a'] * 100:+.2f} to {check['diff_b'] * 100:+.2f} pp, a change of "
+            f"{check['change'] * 100:+.2f} pp (95% CI [{check['ci95_low'] * 100:+.2f}, {check['ci95_high'] * 100:+.2f}], "
+            f"corrected t-test p {format_p(check['p_ttest'])}, TOST ±{margin * 100:.2f} pp p {format_p(check['p_tost'])}): "
+            f"the precision is **{'immaterial' if check['immaterial'] else 'not shown immaterial'}** to the "
+            f"answer{borderline}.")
+
+
+def other_precision_primary(budget: Path, study_epochs: int, answered: str | None) -> pd.Series | None:
+    """The fp32 arm's primary pair at the extension's budget when it is complete there and is not the point
+    the answer is stated at: Amendment 2 has it reported beside the answer, in its own precision."""
+    rows = _table(budget / "budget_primary.csv")
+    checks = _table(budget / "budget_precision.csv")
+    if rows.empty or checks.empty:
+        return None
+    arm_recipes = set(rows[rows["point"].isin(checks["point_b"])]["recipe"])
+    rows = rows[(rows["epochs"] == extension_epochs(study_epochs)) & (rows["verdict"] != NOT_RUN)
+                & rows["recipe"].isin(arm_recipes) & (rows["point"] != answered)]
     return None if rows.empty else rows.iloc[0]
 
 

@@ -1,7 +1,8 @@
 """Accuracy against training budget: the budget points of metrics/budgets/ (study/budget_points.py)
 gathered into tables of held-out accuracy, training FLOPs, the paired verdicts at each point (judged
 again, with the pre-registered analysis, where per-fold files were kept), the primary pair at each point,
-the budget x model interaction tests and the convergence check (study/convergence.py)."""
+the budget x model interaction tests and the convergence check (study/convergence.py), and Amendment 2's
+precision check (study/precision_check.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from cnnlstm.study.conditions import NOT_RECORDED, hardware_counts, recipe
 from cnnlstm.study.convergence import checked_budgets, convergence_table, interaction_table
 from cnnlstm.study.formatting import format_p, plus_minus, verdicts_by_question
 from cnnlstm.study.pairs import comparison_pairs
+from cnnlstm.study.precision_check import precision_table
 from cnnlstm.study.verdicts import NOT_RUN, SUMMARY_ONLY
 
 TRAIN_FLOPS_PER_FORWARD = 3  # forward + backward ~ 3 forward passes per training image (Kaplan et al. 2020)
@@ -96,8 +98,9 @@ def primary_table(points: dict[str, BudgetPoint], params: Params) -> pd.DataFram
     for point in points.values():
         if point.runs is not None:
             scores = {m: {"accuracy": v} for m, v in point.runs.complete().items()}
-            rows.append({"point": point.name, "epochs": point.epochs} | judge_primary(
-                pairs, scores, point.runs.sizes(), params.analysis, params.equivalence_margin))
+            judged = judge_primary(pairs, scores, point.runs.sizes(), params.analysis, params.equivalence_margin)
+            rows.append({"point": point.name, "epochs": point.epochs,
+                         "recipe": recipe(point.summary["conditions"])} | judged)
     return pd.DataFrame(rows)
 
 
@@ -165,11 +168,40 @@ def _convergence_markdown(convergence: pd.DataFrame, params: Params) -> list[str
     return lines
 
 
+def _precision_markdown(precision: pd.DataFrame, params: Params) -> list[str]:
+    model, baseline = params.analysis.primary
+    margin = params.equivalence_margin * 100
+    lines = [f"**Precision check** (Amendment 2: {model} vs {baseline} at two points that differ in the training "
+             "precision alone, same epochs and folds; each model's mean change, and the corrected t-test and TOST "
+             f"within ±{margin:.2f} pp of the per-fold change of the difference, unadjusted; p with n_train "
+             f"{params.analysis.ttest_train_size}, in brackets {alternative_size(params.analysis.ttest_train_size)}; "
+             "the precision is immaterial to the answer when the TOST rejects):", ""]
+    if precision.empty:
+        return lines + ["Not run yet: it needs the primary pair complete at both points, with per-fold files.", ""]
+    shown = pd.DataFrame({
+        "points": precision["point_a"] + " → " + precision["point_b"],
+        "trained in": precision["precision_a"] + " → " + precision["precision_b"],
+        f"{model} / {baseline} pp": [f"{_pp(m)} / {_pp(b)}" for m, b in
+                                      zip(precision["model_change"], precision["baseline_change"])],
+        "Δ pp": [f"{_pp(a)} → {_pp(b)}" for a, b in zip(precision["diff_a"], precision["diff_b"])],
+        "change pp [95% CI]": [f"{_pp(c)} [{_pp(lo)}, {_pp(hi)}]" for c, lo, hi in
+                               zip(precision["change"], precision["ci95_low"], precision["ci95_high"])],
+        "p t-test": [f"{format_p(p)} ({format_p(q)})" for p, q in
+                     zip(precision["p_ttest"], precision["p_ttest_alternative"])],
+        "p TOST": [f"{format_p(p)} ({format_p(q)})" for p, q in
+                   zip(precision["p_tost"], precision["p_tost_alternative"])],
+        "precision": [("immaterial" if i else "not shown immaterial") + (", borderline" if b else "")
+                      for i, b in zip(precision["immaterial"], precision["borderline"])],
+    })
+    return lines + [shown.to_markdown(index=False, disable_numparse=True), ""]
+
+
 def budget_markdown(table: pd.DataFrame, comparisons: pd.DataFrame, primary: pd.DataFrame,
-                    interactions: pd.DataFrame, convergence: pd.DataFrame, params: Params) -> str:
+                    interactions: pd.DataFrame, convergence: pd.DataFrame, precision: pd.DataFrame,
+                    params: Params) -> str:
     """Held-out accuracy (%) mean ± std per model at each budget point, the points' recipes, the primary pair
-    per point, per question each pair's difference and verdict at each point, the interaction tests and the
-    convergence check."""
+    per point, per question each pair's difference and verdict at each point, the interaction tests, the
+    convergence check and the precision check."""
     points = list(dict.fromkeys(table["point"]))
     info = table.drop_duplicates("point").set_index("point")
     lines = ["Budget points: " + "; ".join(
@@ -195,16 +227,17 @@ def budget_markdown(table: pd.DataFrame, comparisons: pd.DataFrame, primary: pd.
                   "point not shown:", "", wide.to_markdown(disable_numparse=True), ""]
     lines += _interaction_markdown(interactions, params)
     lines += _convergence_markdown(convergence, params)
+    lines += _precision_markdown(precision, params)
     return "\n".join(lines)
 
 
 def write_budget_tables(folder: Path, points: dict[str, BudgetPoint], params: Params) -> tuple[pd.DataFrame, ...]:
-    """budget.csv, budget_comparisons.csv, budget_primary.csv, budget_interactions.csv, budget_convergence.csv
-    and budget.md into `folder`; returns the frames in that order."""
+    """budget.csv, budget_comparisons.csv, budget_primary.csv, budget_interactions.csv, budget_convergence.csv,
+    budget_precision.csv and budget.md into `folder`; returns the frames in that order."""
     frames = (budget_table(points), budget_comparisons(points, params), primary_table(points, params),
-              interaction_table(points, params), convergence_table(points, params))
+              interaction_table(points, params), convergence_table(points, params), precision_table(points, params))
     for name, frame in zip(("budget", "budget_comparisons", "budget_primary", "budget_interactions",
-                            "budget_convergence"), frames):
+                            "budget_convergence", "budget_precision"), frames):
         write_text(folder / f"{name}.csv", frame.to_csv(index=False))
     write_text(folder / "budget.md", budget_markdown(*frames, params))
     return frames
