@@ -84,17 +84,13 @@ import sys
 import yaml
 from cnnlstm.core.errors import exit_on_error
 from cnnlstm.core.params import check_devices, parse_params
+from cnnlstm.store_outputs import overridden
 
 def check() -> None:
-    raw = yaml.safe_load(open("params.yaml"))
+    params = {"params.yaml": yaml.safe_load(open("params.yaml"))}
     for override in sys.argv[1:]:
-        key, _, value = override.partition("=")
-        *parents, leaf = key.split(".")
-        section = raw
-        for parent in parents:
-            section = section[parent]
-        section[leaf] = yaml.safe_load(value)
-    check_devices(parse_params(raw))
+        params = overridden(params, override)
+    check_devices(parse_params(params["params.yaml"]))
 
 exit_on_error(check)()
 PY

@@ -109,17 +109,17 @@ def extension_primary(budget: Path, study_epochs: int, study_recipe: str) -> pd.
     (docs/preregistration.md), None until there is one: Amendment 1's point of the study's own recipe once
     the pair is complete there; until then, by Amendment 2, the fp32 arm's point once the pair is complete
     there and the precision check at the study's budget finds the precision immaterial."""
-    rows = _table(budget / "budget_primary.csv")
-    if rows.empty:
+    primary = _table(budget / "budget_primary.csv")
+    if primary.empty:
         return None
-    rows = rows[(rows["epochs"] == extension_epochs(study_epochs)) & (rows["verdict"] != NOT_RUN)]
+    rows = primary[(primary["epochs"] == extension_epochs(study_epochs)) & (primary["verdict"] != NOT_RUN)]
     own = rows[rows["recipe"] == study_recipe]
     if not own.empty:
         return own.iloc[0]
     check = precision_check(budget, study_epochs, study_recipe)
     if check is None or not check["immaterial"]:
         return None
-    arm_recipe = _table(budget / "budget_primary.csv").query("point == @check.point_b")["recipe"].iloc[0]
+    arm_recipe = primary.query("point == @check.point_b")["recipe"].iloc[0]
     arm = rows[rows["recipe"] == arm_recipe]
     return None if arm.empty else arm.iloc[0]
 
